@@ -1,0 +1,3 @@
+from dtml.cli import main
+
+main()

@@ -1,0 +1,87 @@
+"""Command line: ``python -m dtml train|evaluate|notebooks|bench ...``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from dtml.config import PROFILES, load_profile, parse_overrides
+
+
+def _train(args: argparse.Namespace) -> None:
+    from dtml.train import train
+
+    overrides = parse_overrides(args.set or [])
+    for key in ("method", "seed", "data", "fidelity", "runs_dir"):
+        value = getattr(args, key)
+        if value is not None:
+            overrides[key] = value
+    cfg = load_profile(args.profile, **overrides)
+    out = train(cfg, progress=not args.quiet)
+    print(out)
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    from dtml.evaluate import evaluate_run
+
+    summary = evaluate_run(
+        args.run, args.data, args.split, args.mode, args.device, not args.no_lcc, args.force
+    )
+    print(json.dumps(summary))
+
+
+def _notebooks(args: argparse.Namespace) -> None:
+    from dtml.notebooks import main as notebooks_main
+
+    notebooks_main(args.rest)
+
+
+def _bench(args: argparse.Namespace) -> None:
+    from dtml.bench.__main__ import main as bench_main
+
+    bench_main(args.rest)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dtml", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train one configuration (resumes if interrupted)")
+    t.add_argument("--profile", choices=PROFILES, default="cpu")
+    t.add_argument("--method", help="supervised|sdf_only|dtml|dtml_labeled|mean_teacher|ua_mt|dtc")
+    t.add_argument("--seed", type=int)
+    t.add_argument("--data", help="LA-style data root (default: $DTML_DATA, else the phantom)")
+    t.add_argument("--fidelity", choices=("official", "paper"))
+    t.add_argument("--runs-dir", dest="runs_dir")
+    t.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config field")
+    t.add_argument("--quiet", action="store_true")
+    t.set_defaults(func=_train)
+
+    e = sub.add_parser("evaluate", help="evaluate a finished run folder")
+    e.add_argument("run")
+    e.add_argument("--data")
+    e.add_argument("--split", choices=("dev", "test"), default="dev")
+    e.add_argument("--mode", choices=("seg", "sdf", "ensemble"))
+    e.add_argument("--device", default="cpu")
+    e.add_argument("--no-lcc", action="store_true")
+    e.add_argument("--force", action="store_true")
+    e.set_defaults(func=_evaluate)
+
+    n = sub.add_parser("notebooks", help="execute the notebooks with papermill")
+    n.add_argument("rest", nargs=argparse.REMAINDER)
+    n.set_defaults(func=_notebooks)
+
+    b = sub.add_parser("bench", help="benchmarks: train-step | inference | sdf")
+    b.add_argument("rest", nargs=argparse.REMAINDER)
+    b.set_defaults(func=_bench)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

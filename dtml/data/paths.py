@@ -1,0 +1,35 @@
+"""Where the data lives: an explicit path, ``$DTML_DATA``, or the embedded phantom."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dtml.data.cache import default_cache_dir
+
+
+def resolve_data_root(path: str | Path | None = None) -> Path | None:
+    """The explicit ``path``, else ``$DTML_DATA``, else ``None`` (caller falls back to the phantom)."""
+    chosen = path if path not in (None, "") else os.environ.get("DTML_DATA") or None
+    if chosen is None:
+        return None
+    root = Path(chosen).expanduser()
+    if not (root / "train.list").is_file():
+        raise FileNotFoundError(f"{root}: not an LA-style data root (no train.list)")
+    return root
+
+
+def ensure_phantom(root: str | Path | None = None, **kwargs) -> Path:
+    """Build the default phantom data set once (seeded) and return its root."""
+    from dtml.data.phantom import write_phantom_dataset
+
+    root = Path(root) if root is not None else default_cache_dir() / "phantom"
+    if not (root / "train.list").is_file() or not (root / "test.list").is_file():
+        write_phantom_dataset(root, **kwargs)
+    return root
+
+
+def data_root_or_phantom(path: str | Path | None = None) -> tuple[Path, bool]:
+    """(root, is_real): the real data when given or in ``$DTML_DATA``, else the phantom."""
+    root = resolve_data_root(path)
+    return (root, True) if root is not None else (ensure_phantom(), False)

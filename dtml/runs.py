@@ -1,0 +1,73 @@
+"""Run folders: one per configuration key, so an identical configuration is never trained twice.
+
+``runs/<method>-<key>/`` holds ``config.yaml``, ``log.csv``, ``last.pt`` (resumable checkpoint),
+``final.pt`` (weights) and ``train_summary.json`` (wall time, hardware, commit).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+
+from dtml.config import TrainConfig, config_from_dict
+
+
+def run_dir(cfg: TrainConfig) -> Path:
+    return Path(cfg.runs_dir) / f"{cfg.method}-{cfg.key()}"
+
+
+def save_config(cfg: TrainConfig, path: Path) -> None:
+    path.write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+
+
+def load_config(run: str | Path) -> TrainConfig:
+    path = Path(run) / "config.yaml"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: not a run folder (no config.yaml)")
+    return config_from_dict(yaml.safe_load(path.read_text()))
+
+
+def atomic_save(obj: Any, path: Path) -> None:
+    """Write then rename, so a run killed mid-write never leaves a truncated checkpoint."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def git_commit(repo: Path | None = None) -> str:
+    repo = repo or Path(__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        return out + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def hardware(device: str) -> str:
+    if device.startswith("cuda") and torch.cuda.is_available():
+        return torch.cuda.get_device_name(0)
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu} ({torch.get_num_threads()} threads)"

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The real-data CPU reproduction behind results/: Table 2 and the lower bound / DTML / upper bound
+# rows of Table 3, seeds 1-3, `cpu` profile, dev split. Resumable: re-running skips finished runs
+# and continues interrupted ones from their last checkpoint.
+#   DTML_DATA=../shared/data/LA nohup scripts/cpu_reproduction.sh > runs/queue.log 2>&1 &
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+: "${DTML_DATA:?set DTML_DATA to the LA data root}"
+SEEDS=${SEEDS:-"1 2 3"}
+# method|extra overrides
+JOBS=(
+  "dtml|"
+  "supervised|"
+  "supervised|--set labeled_count=64"
+  "sdf_only|"
+  "dtml_labeled|"
+)
+for seed in $SEEDS; do
+  for job in "${JOBS[@]}"; do
+    method=${job%%|*}
+    extra=${job#*|}
+    echo "=== $(date -u +%FT%TZ) train $method seed $seed $extra"
+    # shellcheck disable=SC2086
+    run=$($PY -m dtml train --profile cpu --method "$method" --seed "$seed" --data "$DTML_DATA" --quiet $extra | tail -1)
+    echo "=== $(date -u +%FT%TZ) evaluate $run"
+    $PY -m dtml evaluate "$run" --data "$DTML_DATA" --split dev
+  done
+done
