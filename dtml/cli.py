@@ -34,7 +34,7 @@ def _evaluate(args: argparse.Namespace) -> None:
 def _notebooks(args: argparse.Namespace) -> None:
     from dtml.notebooks import main as notebooks_main
 
-    notebooks_main(args.rest)
+    raise SystemExit(notebooks_main(args.rest))
 
 
 def _bench(args: argparse.Namespace) -> None:

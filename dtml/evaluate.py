@@ -70,9 +70,7 @@ def evaluate_run(
         pred = postprocess(prob, 0.5, lcc=lcc)
         vox = case_metrics(pred, case.label).as_dict()
         mm = case_metrics(pred, case.label, spacing=case.spacing).as_dict()
-        rows.append(
-            {"case": case.case_id, **vox, "asd_mm": mm["asd"], "hd95_mm": mm["hd95"]}
-        )
+        rows.append({"case": case.case_id, **vox, "asd_mm": mm["asd"], "hd95_mm": mm["hd95"]})
     seconds = time.perf_counter() - t0
     out.mkdir(parents=True, exist_ok=True)
     with (out / "cases.csv").open("w", newline="") as f:

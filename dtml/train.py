@@ -159,7 +159,9 @@ def train(
 
     start, elapsed, commit = 0, 0.0, git_commit()
     if (out / "last.pt").is_file():
-        start, elapsed, commit = _restore(torch.load(out / "last.pt", weights_only=False), nets, opt)
+        start, elapsed, commit = _restore(
+            torch.load(out / "last.pt", weights_only=False), nets, opt
+        )
     _rewrite_log(out / "log.csv", start)
     new_log = not (out / "log.csv").is_file()
     log_file = (out / "log.csv").open("a", newline="")

@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 : "${DTML_DATA:?set DTML_DATA to the LA data root}"
 SEEDS=${SEEDS:-"1 2 3"}
+THREADS=${THREADS:-2}  # torch threads; 1 when the machine is shared (not part of the run key)
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}  # no spinning threads on a busy machine
 # method|extra overrides
 JOBS=(
   "dtml|"
@@ -22,7 +24,7 @@ for seed in $SEEDS; do
     extra=${job#*|}
     echo "=== $(date -u +%FT%TZ) train $method seed $seed $extra"
     # shellcheck disable=SC2086
-    run=$($PY -m dtml train --profile cpu --method "$method" --seed "$seed" --data "$DTML_DATA" --quiet $extra | tail -1)
+    run=$($PY -m dtml train --profile cpu --method "$method" --seed "$seed" --data "$DTML_DATA" --quiet --set threads="$THREADS" $extra | tail -1)
     echo "=== $(date -u +%FT%TZ) evaluate $run"
     $PY -m dtml evaluate "$run" --data "$DTML_DATA" --split dev
   done

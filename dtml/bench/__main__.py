@@ -5,7 +5,11 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHES = {"train-step": "dtml.bench.train_step", "inference": "dtml.bench.inference", "sdf": "dtml.bench.sdf"}
+BENCHES = {
+    "train-step": "dtml.bench.train_step",
+    "inference": "dtml.bench.inference",
+    "sdf": "dtml.bench.sdf",
+}
 
 
 def main(argv: list[str] | None = None) -> None:

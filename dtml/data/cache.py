@@ -43,11 +43,14 @@ def resample(case: Case, grid: float) -> Case:
     return Case(case.case_id, image, label, spacing)
 
 
-def _cache_file(root: str | Path, case_id: str, grid: float, cache_dir: Path) -> Path:
+def _cache_file(
+    root: str | Path, case_id: str, grid: float, cache_dir: Path, with_label: bool
+) -> Path:
     src = case_path(root, case_id).resolve()
     stat = src.stat()
-    key = hashlib.sha1(f"{src}|{stat.st_size}|{stat.st_mtime_ns}|{grid}".encode()).hexdigest()
-    return cache_dir / f"grid{grid:g}" / f"{case_id}_{key[:12]}.npz"
+    key = f"{src}|{stat.st_size}|{stat.st_mtime_ns}|{grid}|{with_label}"
+    digest = hashlib.sha1(key.encode()).hexdigest()[:12]
+    return cache_dir / f"grid{grid:g}" / f"{case_id}_{'' if with_label else 'image_'}{digest}.npz"
 
 
 def load_case(
@@ -59,23 +62,27 @@ def load_case(
 ) -> Case:
     """Read a case at the given grid, from the cache when possible (keyed by file, size, mtime).
 
-    ``with_label=False`` returns the case without its annotation (unlabeled stream).
+    ``with_label=False`` never reads the annotation, from the data or from the cache (unlabeled
+    stream: its labels cannot leak into training, and the file need not even contain one).
     """
     path = case_path(root, case_id)
     if not path.is_file():
-        read_case(root, case_id)  # raises the precise missing-folder / missing-file error
+        read_case(root, case_id, with_label)  # raises the precise missing-folder / file error
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    cfile = _cache_file(root, case_id, grid, cache_dir)
+    cfile = _cache_file(root, case_id, grid, cache_dir, with_label)
     if cfile.is_file():
         with np.load(cfile) as z:
-            case = Case(case_id, z["image"], z["label"], tuple(z["spacing"].tolist()))
-    else:
-        case = resample(read_case(root, case_id), grid)
-        cfile.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cfile.with_suffix(".tmp.npz")
-        np.savez(tmp, image=case.image, label=case.label, spacing=np.asarray(case.spacing))
-        os.replace(tmp, cfile)
-    return case if with_label else case.without_label()
+            label = z["label"] if with_label else None
+            return Case(case_id, z["image"], label, tuple(z["spacing"].tolist()))
+    case = resample(read_case(root, case_id, with_label=with_label), grid)
+    arrays = {"image": case.image, "spacing": np.asarray(case.spacing)}
+    if with_label:
+        arrays["label"] = case.label
+    cfile.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cfile.with_name(cfile.stem + ".tmp.npz")
+    np.savez(tmp, **arrays)
+    os.replace(tmp, cfile)
+    return case
 
 
 def load_cases(

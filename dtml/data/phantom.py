@@ -25,6 +25,8 @@ from scipy import ndimage, special
 
 from dtml.data.la import write_case, write_list
 
+# Bump whenever generate_case's output changes: cached data sets with another version are stale.
+GENERATOR_VERSION = 1
 DEFAULT_SHAPE: tuple[int, int, int] = (96, 96, 64)
 # Physical size of one unit: twice the real 0.625 mm, the default grid covers ~120x120x80 mm.
 UNIT_MM = 1.25
@@ -126,7 +128,7 @@ def _curved_tube(
 
 def _draw_anatomy(rng: np.random.Generator, difficulty: float) -> _Anatomy:
     """Sample the target: atrial body, 3-5 pulmonary veins, an appendage, pose and deformation."""
-    axes = rng.uniform([24.0, 16.0, 12.0], [32.0, 22.0, 17.0])
+    axes = rng.uniform([22.0, 17.0, 11.5], [29.0, 24.0, 15.5])
     center = rng.uniform(-3.0, 3.0, 3) + np.array([0.0, 2.0, -2.0])
     body = _Ellipsoid(center, axes)
 
@@ -147,7 +149,7 @@ def _draw_anatomy(rng: np.random.Generator, difficulty: float) -> _Anatomy:
         ostium = center + np.array([sx * 0.45 * axes[0], -0.35 * axes[1], 0.15 * axes[2]])
         ostium = ostium + np.array([0.0, 0.0, sz * 0.3 * axes[2]])
         inner = _ellipsoid_extent(axes, direction) * 0.55
-        label_len = inner + rng.uniform(7.0, 16.0)
+        label_len = inner + rng.uniform(4.0, 10.0)
         image_len = label_len + rng.uniform(8.0, 22.0)
         whole, part = _curved_tube(
             rng,
@@ -372,7 +374,7 @@ def _neighbours(
     )
     out.append((_ellipsoid_distance(q, lv), False))
     # Ascending aorta / pulmonary trunk: an anterior tube rising along z, arching backwards.
-    if rng.random() < 0.9:
+    if rng.random() < 0.95:
         r = rng.uniform(6.0, 9.0)
         base = against(np.array([rng.uniform(-0.3, 0.3), 1.0, -0.2]), r, rng.uniform(-4, 0))
         base = base + np.array([0.0, 0.0, -30.0])
@@ -425,7 +427,7 @@ class _Appearance:
             tissue_max=0.3 + 0.25 * soft,
             wall_gap=float(np.clip(0.2 + 0.4 * difficulty, 0.0, 0.9)),
             bias_strength=0.1 + 0.25 * difficulty,
-            noise_sigma=0.04 + 0.1 * difficulty,
+            noise_sigma=0.03 + 0.07 * difficulty,
             blur=0.5 + 0.4 * min(difficulty, 2.0),
         )
 
@@ -512,6 +514,41 @@ def case_id(index: int) -> str:
     return f"phantom_{index:03d}"
 
 
+def _dataset_params(n_train, n_test, seed, shape, difficulty) -> dict:
+    return {
+        "version": GENERATOR_VERSION,
+        "seed": int(seed),
+        "n_train": int(n_train),
+        "n_test": int(n_test),
+        "shape": [int(s) for s in shape],
+        "difficulty": float(difficulty),
+    }
+
+
+def dataset_is_current(
+    root: str | Path,
+    n_train: int = 80,
+    n_test: int = 20,
+    seed: int = 0,
+    shape: tuple[int, int, int] = DEFAULT_SHAPE,
+    difficulty: float = 1.0,
+) -> bool:
+    """Whether ``root`` holds a complete phantom data set of this generator version and these
+    parameters (so a cached set built by an older generator is rebuilt, not silently reused)."""
+    root = Path(root)
+    meta_file = root / "phantom.json"
+    if not (meta_file.is_file() and (root / "train.list").is_file()):
+        return False
+    if n_test and not (root / "test.list").is_file():
+        return False
+    try:
+        meta = json.loads(meta_file.read_text())
+    except (OSError, ValueError):
+        return False
+    expected = _dataset_params(n_train, n_test, seed, shape, difficulty)
+    return all(meta.get(k) == v for k, v in expected.items())
+
+
 def write_phantom_dataset(
     root: str | Path,
     n_train: int = 80,
@@ -540,11 +577,7 @@ def write_phantom_dataset(
         write_case(root, cid, image, label, spacing=spacing)
     meta = {
         "generator": "dtml.data.phantom.generate_case",
-        "seed": int(seed),
-        "n_train": int(n_train),
-        "n_test": int(n_test),
-        "shape": list(shape),
-        "difficulty": difficulty,
+        **_dataset_params(n_train, n_test, seed, shape, difficulty),
         "spacing_mm": list(spacing),
         "case_seeds": dict(zip(ids, seeds, strict=True)),
     }

@@ -1,0 +1,138 @@
+"""Benchmark: one DTML training step (official objective) vs a naive reference.
+
+The reference is written the way the authors' loop works: the normalised SDF target is computed
+every step although L_mask does not use it, and the update takes two backward passes (the first
+with ``retain_graph=True``), each of a loss that contains lambda*C. Ours takes one backward pass
+of L_seg + L_mask + 2*lambda*C (``dtml.methods.DTML``), optionally under bf16 autocast. Both start
+from the same weights and batch; fp32 gradients must agree ("equal results"). Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import time
+from contextlib import nullcontext
+
+import torch
+
+from dtml.config import TrainConfig
+from dtml.losses import cross_task_consistency, mask_loss, seg_loss
+from dtml.methods import Batch, consistency_weight, get_method, sdf_target
+
+
+def reference_step(nets, opt, batch: Batch, it: int, cfg: TrainConfig) -> None:
+    """The authors' update: unused SDF target, two backward passes with a retained graph."""
+    n = batch.n_labeled
+    seg_logits, _ = nets["seg"](batch.image)
+    _, sdf = nets["sdf"](batch.image)
+    sdf_target(batch.label)  # computed every iteration and thrown away, as in their loop
+    lam = consistency_weight(cfg, it)
+    con = cross_task_consistency(seg_logits, sdf, cfg.k)
+    loss_s = seg_loss(seg_logits[:n], batch.label) + lam * con
+    loss_d = mask_loss(sdf[:n], batch.label, cfg.k) + lam * con
+    opt.zero_grad(set_to_none=True)
+    loss_s.backward(retain_graph=True)
+    loss_d.backward()
+    opt.step()
+
+
+def our_step(nets, opt, batch: Batch, it: int, cfg: TrainConfig, bf16: bool) -> None:
+    ctx = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else nullcontext()
+    with ctx:
+        loss, _ = get_method("dtml").loss(nets, batch, it, cfg)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+
+
+def _setup(cfg: TrainConfig, seed: int):
+    torch.manual_seed(seed)
+    nets = {k: v.train() for k, v in get_method("dtml").build(cfg).items()}
+    g = torch.Generator().manual_seed(seed)
+    n = cfg.labeled_bs + cfg.unlabeled_bs
+    image = torch.randn(n, 1, *cfg.patch, generator=g)
+    label = torch.zeros(cfg.labeled_bs, 1, *cfg.patch)
+    px, py, pz = cfg.patch
+    label[..., px // 4 : 3 * px // 4, py // 4 : 3 * py // 4, pz // 4 : 3 * pz // 4] = 1
+    return nets, Batch(image, label)
+
+
+def _sgd(nets, cfg):
+    params = [p for n in nets.values() for p in n.parameters()]
+    return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+
+
+def _time_interleaved(steps: dict, repeats: int) -> dict[str, float]:
+    """Best-of-``repeats`` seconds per step; variants alternate so machine load hits all alike."""
+    for step in steps.values():
+        step()  # warm-up (allocations, oneDNN kernel selection)
+    best = dict.fromkeys(steps, float("inf"))
+    for _ in range(repeats):
+        for name, step in steps.items():
+            t = time.perf_counter()
+            step()
+            best[name] = min(best[name], time.perf_counter() - t)
+    return best
+
+
+def gradients_agree(cfg: TrainConfig, seed: int) -> bool:
+    """One fp32 step of each from the same state: the parameter updates must match."""
+    nets, batch = _setup(cfg, seed)
+    twin = copy.deepcopy(nets)
+    opt_a, opt_b = _sgd(nets, cfg), _sgd(twin, cfg)
+    torch.manual_seed(seed + 1)
+    our_step(nets, opt_a, batch, 100, cfg, bf16=False)
+    torch.manual_seed(seed + 1)
+    reference_step(twin, opt_b, batch, 100, cfg)
+    pairs = zip(
+        (p for n in nets.values() for p in n.parameters()),
+        (p for n in twin.values() for p in n.parameters()),
+        strict=True,
+    )
+    return all(torch.allclose(a, b, rtol=1e-4, atol=1e-6) for a, b in pairs)
+
+
+def run(argv: list[str] | None = None) -> dict:
+    p = argparse.ArgumentParser(prog="python -m dtml.bench train-step", description=__doc__)
+    p.add_argument("--filters", type=int, default=8)
+    p.add_argument("--patch", default="48x48x32")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args([] if argv is None else argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    patch = tuple(int(v) for v in args.patch.split("x"))
+    cfg = TrainConfig(base_filters=args.filters, patch=patch, rampup_step=1)
+    equal = gradients_agree(cfg, args.seed)
+
+    steps = {}
+    for name in ("reference", "ours_fp32", "ours_bf16"):
+        nets, batch = _setup(cfg, args.seed)
+        opt = _sgd(nets, cfg)
+        if name == "reference":
+            steps[name] = lambda n=nets, o=opt, b=batch: reference_step(n, o, b, 100, cfg)
+        else:
+            bf16 = name == "ours_bf16"
+            steps[name] = lambda n=nets, o=opt, b=batch, f=bf16: our_step(n, o, b, 100, cfg, f)
+    timings = _time_interleaved(steps, args.repeats)
+    result = {
+        "bench": "train-step",
+        "reference_s": round(timings["reference"], 4),
+        "ours_s": round(timings["ours_fp32"], 4),
+        "ours_bf16_s": round(timings["ours_bf16"], 4),
+        "ratio": round(timings["reference"] / timings["ours_fp32"], 2),
+        "ratio_bf16": round(timings["reference"] / timings["ours_bf16"], 2),
+        "equal": equal,
+        "config": {
+            "filters": args.filters,
+            "patch": list(patch),
+            "batch": "2 labeled + 2 unlabeled",
+            "threads": torch.get_num_threads(),
+            "repeats": args.repeats,
+        },
+    }
+    print(json.dumps(result))
+    return result

@@ -1,0 +1,415 @@
+"""The paper's qualitative figures: Fig. 2 (what M_s and M_d output) and Fig. 3 (2D and 3D
+comparison of a supervised V-Net with DTML), plus an interactive case/slice viewer.
+
+Plotting functions build a ``matplotlib.figure.Figure`` without pyplot, save it as PNG when
+``save`` is a path, and return it. Volumes are (x, y, z) arrays; "axial" slices are along z and
+are drawn with x to the right and y up. 3D surfaces use ``skimage.measure.marching_cubes``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from mpl_toolkits.mplot3d.art3d import Poly3DCollection
+from torch import nn
+
+from dtml.config import TrainConfig
+from dtml.infer import predict_case, sliding_window_probability
+from dtml.metrics import case_metrics
+from dtml.viz.sdf import SIGNED_CMAP, save_figure
+
+MASK_COLORS = {"ground truth": "#2ca02c"}
+METHOD_COLORS = ("#1f77b4", "#d62728", "#9467bd", "#ff7f0e")
+
+
+def _check_volume(name: str, array: np.ndarray, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    array = np.asarray(array)
+    if array.ndim != 3:
+        raise ValueError(
+            f"dtml.viz.figures: `{name}` must be a 3D (x, y, z) array, got {array.shape}"
+        )
+    if shape is not None and array.shape != shape:
+        raise ValueError(f"dtml.viz.figures: `{name}` has shape {array.shape}, expected {shape}")
+    return array
+
+
+def inference_maps(
+    cfg: TrainConfig,
+    nets: Mapping[str, nn.Module],
+    image: np.ndarray,
+    device: str | torch.device = "cpu",
+) -> dict[str, np.ndarray]:
+    """What the trained networks output on one whole volume, with the run's sliding window.
+
+    ``nets`` is ``method.inference_nets(...)`` (keys ``seg_net`` and/or ``sdf_net``). Returns
+    ``seg_prob`` (M_s: sigmoid of the logits, ``predict_case`` mode "seg"), ``sdf`` (M_d's tanh
+    output, averaged over windows like the probabilities) and ``sdf_prob`` (``predict_case`` mode
+    "sdf": sigmoid(-k z) per window, then averaged; what ``evaluate_run(mode="sdf")`` thresholds),
+    each only when the network that makes it is present.
+    """
+    image = _check_volume("image", image)
+    autocast = torch.bfloat16 if cfg.precision == "bf16" else None
+    common = {"patch": cfg.window, "stride": cfg.eval_stride, "device": device}
+    out: dict[str, np.ndarray] = {}
+    if nets.get("seg_net") is not None:
+        out["seg_prob"] = predict_case(
+            image, seg_net=nets["seg_net"], mode="seg", k=cfg.k, autocast_dtype=autocast, **common
+        )
+    sdf_net = nets.get("sdf_net")
+    if sdf_net is not None:
+        out["sdf_prob"] = predict_case(
+            image, sdf_net=sdf_net, mode="sdf", k=cfg.k, autocast_dtype=autocast, **common
+        )
+        was_training = sdf_net.training
+        sdf_net.eval()
+        try:
+            out["sdf"] = sliding_window_probability(
+                image, lambda x: sdf_net(x)[1].float(), autocast_dtype=autocast, **common
+            )
+        finally:
+            sdf_net.train(was_training)
+    return out
+
+
+def pick_slices(label: np.ndarray, n: int, axis: int = 2) -> list[int]:
+    """``n`` slice indices along ``axis`` spread over the middle of the label's extent.
+
+    Distinct indices at the 20 %..80 % quantiles of the foreground slices (so each slice shows some
+    target), widened to the whole extent when that has too few slices; fewer than ``n`` only when
+    the extent is thinner than ``n``. An empty label spreads them over the whole volume.
+    """
+    label = _check_volume("label", label)
+    if n < 1:
+        raise ValueError(f"dtml.viz.figures: `n` must be >= 1, got {n}")
+    present = np.flatnonzero(np.any(label, axis=tuple(a for a in range(3) if a != axis)))
+    if present.size == 0:
+        present = np.arange(label.shape[axis])
+    if n == 1:
+        return [int(present[int(round(0.5 * (present.size - 1)))])]
+    wanted = min(n, present.size)
+    for lo, hi in ((0.2, 0.8), (0.0, 1.0)):  # widen when the middle has too few slices
+        picks = np.unique(np.round(np.linspace(lo, hi, n) * (present.size - 1)).astype(int))
+        if picks.size >= wanted:
+            break
+    return [int(present[i]) for i in picks[:wanted]]
+
+
+def crop_box(
+    masks: Sequence[np.ndarray], margin: int = 8, min_size: int = 24
+) -> tuple[slice, slice]:
+    """In-plane (x, y) box around the union of ``masks`` plus ``margin``; whole plane if empty."""
+    if not masks:
+        raise ValueError("dtml.viz.figures: `masks` is empty")
+    union = np.zeros(np.shape(masks[0])[:2], dtype=bool)
+    for m in masks:
+        union |= np.any(np.asarray(m, dtype=bool), axis=2)
+    if not union.any():
+        return slice(None), slice(None)
+    box = []
+    for axis, size in enumerate(union.shape):
+        idx = np.flatnonzero(np.any(union, axis=1 - axis))
+        lo, hi = int(idx[0]) - margin, int(idx[-1]) + 1 + margin
+        grow = max(min_size - (hi - lo), 0)
+        lo, hi = lo - grow // 2, hi + grow - grow // 2
+        box.append(slice(max(lo, 0), min(hi, size)))
+    return box[0], box[1]
+
+
+def _axial(volume: np.ndarray, z: int, box: tuple[slice, slice]) -> np.ndarray:
+    return np.asarray(volume)[box[0], box[1], z].T  # (y, x) for imshow with origin "lower"
+
+
+def _outline(ax, mask2d: np.ndarray, color: str, lw: float = 1.0) -> None:
+    mask2d = np.asarray(mask2d, dtype=float)
+    if mask2d.any() and not mask2d.all():
+        ax.contour(mask2d, levels=[0.5], colors=color, linewidths=lw)
+
+
+def _bare(ax) -> None:
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def plot_figure2(
+    image: np.ndarray,
+    label: np.ndarray,
+    sdf: np.ndarray,
+    sdf_prob: np.ndarray,
+    seg_prob: np.ndarray,
+    slices: Sequence[int],
+    k: float,
+    title: str | None = None,
+    crop: bool = True,
+    save: str | Path | None = None,
+) -> Figure:
+    """Fig. 2: rows image, ground truth, M_d output (SDF), DisMask sigmoid(-k z), M_s output.
+
+    One column per axial slice in ``slices``. The SDF uses a diverging colour map centred on 0
+    (negative, i.e. inside, is red); the probability maps share the range [0, 1]. The ground
+    truth is outlined in green on the output rows. ``crop`` zooms onto the label and predictions.
+    """
+    image = _check_volume("image", image)
+    shape = image.shape
+    label = _check_volume("label", label, shape)
+    maps = {
+        "image": image,
+        "ground truth": label,
+        "M_d output (SDF)": _check_volume("sdf", sdf, shape),
+        f"DisMask sigmoid(-{k:g} z)": _check_volume("sdf_prob", sdf_prob, shape),
+        "M_s output": _check_volume("seg_prob", seg_prob, shape),
+    }
+    if not slices:
+        raise ValueError("dtml.viz.figures: `slices` is empty")
+    box = crop_box([label, sdf_prob > 0.5, seg_prob > 0.5]) if crop else (slice(None),) * 2
+    bound = float(np.max(np.abs(maps["M_d output (SDF)"]))) or 1.0
+    fig = Figure(figsize=(2.4 * len(slices) + 1.2, 2.3 * len(maps)), layout="constrained")
+    axes = np.asarray(fig.subplots(len(maps), len(slices), squeeze=False))
+    for r, (name, volume) in enumerate(maps.items()):
+        for c, z in enumerate(slices):
+            ax = axes[r, c]
+            if name == "image":
+                kw = {"cmap": "gray"}
+            elif name == "ground truth":
+                kw = {"cmap": "gray", "vmin": 0, "vmax": 1}
+            elif name.startswith("M_d"):
+                kw = {"cmap": SIGNED_CMAP, "vmin": -bound, "vmax": bound}
+            else:
+                kw = {"cmap": "viridis", "vmin": 0, "vmax": 1}
+            im = ax.imshow(_axial(volume, z, box), origin="lower", **kw)
+            if r >= 2:
+                _outline(ax, _axial(label, z, box), MASK_COLORS["ground truth"], 0.8)
+            _bare(ax)
+            if r == 0:
+                ax.set_title(f"z = {z}", fontsize=9)
+            if c == 0:
+                ax.set_ylabel(name, fontsize=9)
+        if r >= 2:
+            fig.colorbar(im, ax=list(axes[r]), shrink=0.8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return save_figure(fig, save)
+
+
+def _method_colors(names: Sequence[str]) -> dict[str, str]:
+    return {n: METHOD_COLORS[i % len(METHOD_COLORS)] for i, n in enumerate(names)}
+
+
+def plot_comparison_2d(
+    image: np.ndarray,
+    label: np.ndarray,
+    predictions: Mapping[str, np.ndarray],
+    slices: Sequence[int],
+    title: str | None = None,
+    crop: bool = True,
+    save: str | Path | None = None,
+) -> Figure:
+    """Fig. 3 (2D): one row per axial slice, one column per prediction and the ground truth.
+
+    Each panel is the image with the mask filled in colour; prediction panels also outline the
+    ground truth in green, and their column title gives the whole-volume Dice.
+    """
+    image = _check_volume("image", image)
+    label = _check_volume("label", label, image.shape).astype(bool)
+    preds = {n: _check_volume(n, p, image.shape).astype(bool) for n, p in predictions.items()}
+    if not slices:
+        raise ValueError("dtml.viz.figures: `slices` is empty")
+    colors = {**_method_colors(list(preds)), **MASK_COLORS}
+    columns = {**preds, "ground truth": label}
+    box = crop_box(list(columns.values())) if crop else (slice(None),) * 2
+    fig = Figure(figsize=(2.6 * len(columns), 2.5 * len(slices)), layout="constrained")
+    axes = np.asarray(fig.subplots(len(slices), len(columns), squeeze=False))
+    for c, (name, mask) in enumerate(columns.items()):
+        head = name
+        if name != "ground truth":
+            head = f"{name}\nDice {case_metrics(mask, label).dice:.3f}"
+        for r, z in enumerate(slices):
+            ax = axes[r, c]
+            ax.imshow(_axial(image, z, box), origin="lower", cmap="gray")
+            overlay = np.ma.masked_where(~_axial(mask, z, box), np.ones(_axial(mask, z, box).shape))
+            ax.imshow(
+                overlay, origin="lower", cmap=_single(colors[name]), alpha=0.45, vmin=0, vmax=1
+            )
+            if name != "ground truth":
+                _outline(ax, _axial(label, z, box), MASK_COLORS["ground truth"], 0.8)
+            _bare(ax)
+            if r == 0:
+                ax.set_title(head, fontsize=9)
+            if c == 0:
+                ax.set_ylabel(f"z = {z}", fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return save_figure(fig, save)
+
+
+def _single(color: str):
+    from matplotlib.colors import ListedColormap
+
+    return ListedColormap([color])
+
+
+def surface_mesh(
+    mask: np.ndarray, spacing: Sequence[float] = (1.0, 1.0, 1.0), step: int = 1
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(vertices in mm, triangles) of the 0.5 level set of ``mask``; ``None`` for an empty mask.
+
+    The mask is zero-padded by one voxel so objects touching the border still get closed surfaces.
+    """
+    from skimage.measure import marching_cubes
+
+    mask = _check_volume("mask", mask).astype(np.float32)
+    if not mask.any():
+        return None
+    padded = np.pad(mask, 1)
+    verts, faces, _, _ = marching_cubes(
+        padded, 0.5, spacing=tuple(float(s) for s in spacing), step_size=max(int(step), 1)
+    )
+    return verts - np.asarray(spacing, dtype=np.float64), faces
+
+
+def plot_surfaces(
+    masks: Mapping[str, np.ndarray],
+    spacing: Sequence[float] = (1.0, 1.0, 1.0),
+    step: int = 1,
+    title: str | None = None,
+    save: str | Path | None = None,
+) -> Figure:
+    """Fig. 3 (3D): one rendered surface per mask (marching cubes, matplotlib Poly3DCollection).
+
+    All panels share one bounding box and view, so their shapes compare directly; an empty mask
+    gives a panel that says so. ``step`` > 1 coarsens the mesh (faster for large volumes).
+    """
+    if not masks:
+        raise ValueError("dtml.viz.figures: `masks` is empty")
+    meshes = {name: surface_mesh(m, spacing, step) for name, m in masks.items()}
+    colors = {**_method_colors(list(masks)), **MASK_COLORS}
+    shape = np.asarray(np.shape(next(iter(masks.values()))), dtype=np.float64)
+    extent = shape * np.asarray(spacing, dtype=np.float64)
+    fig = Figure(figsize=(3.8 * len(masks), 4.0), layout="constrained")
+    for i, (name, mesh) in enumerate(meshes.items()):
+        ax = fig.add_subplot(1, len(masks), i + 1, projection="3d")
+        if mesh is None:
+            ax.text2D(0.5, 0.5, "empty mask", ha="center", transform=ax.transAxes)
+        else:
+            verts, faces = mesh
+            poly = Poly3DCollection(verts[faces], linewidths=0.0, alpha=1.0)
+            poly.set_facecolor(colors[name])
+            poly.set_edgecolor("none")
+            ax.add_collection3d(poly)
+            poly.set_alpha(0.95)
+        ax.set_xlim(0, extent[0])
+        ax.set_ylim(0, extent[1])
+        ax.set_zlim(0, extent[2])
+        ax.set_box_aspect(tuple(extent))
+        ax.view_init(elev=25, azim=-60)
+        ax.set_title(name, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_zticks([])
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return save_figure(fig, save)
+
+
+def plot_viewer_slice(
+    data: Mapping[str, np.ndarray],
+    z: int,
+    contours: Sequence[str] = (),
+    panels: Sequence[str] = (),
+    signed: Sequence[str] = (),
+    title: str | None = None,
+) -> Figure:
+    """One axial slice for the viewer: the image with the masks in ``contours`` outlined, then one
+    panel per map in ``panels`` (names in ``signed`` centred on 0). ``data`` must hold "image"."""
+    if "image" not in data:
+        raise ValueError("dtml.viz.figures: `data` needs an 'image' entry")
+    image = _check_volume("image", data["image"])
+    if not 0 <= z < image.shape[2]:
+        raise ValueError(f"dtml.viz.figures: slice z = {z} outside 0..{image.shape[2] - 1}")
+    missing = [n for n in (*contours, *panels) if n not in data]
+    if missing:
+        raise ValueError(f"dtml.viz.figures: `data` has no entries {missing}")
+    full = (slice(None), slice(None))
+    colors = {**_method_colors([c for c in contours if c not in MASK_COLORS]), **MASK_COLORS}
+    fig = Figure(figsize=(3.6 * (1 + len(panels)), 3.6), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, 1 + len(panels)))
+    axes[0].imshow(_axial(image, z, full), origin="lower", cmap="gray")
+    for name in contours:
+        _outline(
+            axes[0], _axial(_check_volume(name, data[name], image.shape), z, full), colors[name]
+        )
+        axes[0].plot([], [], color=colors[name], label=name)
+    if contours:
+        axes[0].legend(fontsize=7, loc="upper right")
+    axes[0].set_title(title or f"z = {z}", fontsize=9)
+    for ax, name in zip(axes[1:], panels, strict=True):
+        values = _axial(_check_volume(name, data[name], image.shape), z, full)
+        if name in signed:
+            bound = float(np.max(np.abs(values))) or 1.0
+            im = ax.imshow(values, origin="lower", cmap=SIGNED_CMAP, vmin=-bound, vmax=bound)
+        else:
+            im = ax.imshow(values, origin="lower", cmap="viridis", vmin=0, vmax=1)
+        fig.colorbar(im, ax=ax, shrink=0.8)
+        ax.set_title(name, fontsize=9)
+    for ax in axes:
+        _bare(ax)
+    return fig
+
+
+def case_viewer(
+    case_ids: Sequence[str],
+    load: Callable[[str], Mapping[str, np.ndarray]],
+    contours: Sequence[str] = (),
+    panels: Sequence[str] = (),
+    signed: Sequence[str] = (),
+):
+    """An ipywidgets viewer: a case dropdown and an axial-slice slider over :func:`plot_viewer_slice`.
+
+    ``load(case_id)`` returns the case's arrays (at least "image"); each case is loaded once, when
+    first selected, and kept for the viewer's lifetime. Returns the widget (display it); it draws
+    the first case once when built, so it renders under papermill without waiting for input.
+    """
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    if not case_ids:
+        raise ValueError("dtml.viz.figures: `case_ids` is empty")
+    loaded: dict[str, Mapping[str, np.ndarray]] = {}
+
+    def get(case_id: str) -> Mapping[str, np.ndarray]:
+        if case_id not in loaded:
+            loaded[case_id] = load(case_id)
+        return loaded[case_id]
+
+    first = get(case_ids[0])
+    depth = int(np.shape(first["image"])[2])
+    case_box = widgets.Dropdown(options=list(case_ids), value=case_ids[0], description="case")
+    z_box = widgets.IntSlider(
+        value=depth // 2, min=0, max=depth - 1, description="z", continuous_update=False
+    )
+    out = widgets.Output()
+
+    def draw(*_) -> None:
+        data = get(case_box.value)
+        fig = plot_viewer_slice(
+            data, int(z_box.value), contours, panels, signed, f"{case_box.value}, z = {z_box.value}"
+        )
+        with out:
+            out.clear_output(wait=True)
+            display(fig)
+
+    def new_case(change) -> None:
+        depth = int(np.shape(get(change["new"])["image"])[2])
+        z_box.max = depth - 1
+        z_box.value = min(z_box.value, depth - 1)
+        draw()
+
+    case_box.observe(new_case, names="value")
+    z_box.observe(draw, names="value")
+    draw()
+    viewer = widgets.VBox([widgets.HBox([case_box, z_box]), out])
+    viewer.loaded = loaded  # exposed for inspection (which cases were computed)
+    return viewer

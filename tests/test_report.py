@@ -1,0 +1,409 @@
+"""Tests for dtml.report (tables from run folders) and dtml.viz.results (their figures).
+
+Fake run folders are written with the same files and keys as ``dtml.train`` (config.yaml,
+train_summary.json, log.csv, final.pt) and ``dtml.evaluate`` (eval-<split>-<mode>/summary.json and
+cases.csv), with per-case values chosen so every aggregate has a hand-computed answer.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dtml import report
+from dtml.config import load_profile
+from dtml.experiments import EXTRA_ROWS, TABLES
+from dtml.methods import get_method
+from dtml.runs import save_config
+from dtml.viz.results import plot_table_cases, plot_vs_paper
+
+CASES = ("LA_a", "LA_b")
+
+
+def make_run(
+    root: Path,
+    method: str,
+    seed: int,
+    dice: dict[str, float] | list[float],
+    profile: str = "ci",
+    spacing: float = 1.25,
+    finished: bool = True,
+    evaluated: bool = True,
+    **overrides,
+) -> Path:
+    """A run folder as train() + evaluate_run() leave it; asd = 2 x (1 - dice) voxels, hd95 = 3 x asd."""
+    cfg = load_profile(profile, method=method, seed=seed, **overrides)
+    if not get_method(method).uses_unlabeled:
+        cfg = cfg.replace(unlabeled_bs=0)
+    run = root / f"{method}-{cfg.key()}"
+    run.mkdir(parents=True)
+    save_config(cfg, run / "config.yaml")
+    (run / "log.csv").write_text("iteration,loss\n0,1.0\n")
+    if not finished:
+        (run / "last.pt").write_bytes(b"checkpoint")
+        return run
+    (run / "final.pt").write_bytes(b"weights")
+    labeled = cfg.labeled_count
+    summary = {
+        "method": method,
+        "fidelity": cfg.fidelity,
+        "profile": profile,
+        "key": cfg.key(),
+        "seed": seed,
+        "iterations": cfg.iterations,
+        "wall_seconds": 10.0 * seed,
+        "seconds_per_iteration": 0.1,
+        "device": "cpu",
+        "hardware": "test cpu (1 threads)",
+        "precision": cfg.precision,
+        "commit": "abc1234",
+        "config": cfg.to_dict(),
+        "torch": "2.x",
+        "data_root": "/data/LA",
+        "real_data": True,
+        "labeled": labeled,
+        "unlabeled": 64 - labeled,
+        "val": 16,
+        "test": 0,
+    }
+    (run / "train_summary.json").write_text(json.dumps(summary))
+    if not evaluated:
+        return run
+    mode = get_method(method).default_mode()
+    out = run / f"eval-dev-{mode}"
+    out.mkdir()
+    values = dice if isinstance(dice, dict) else dict(zip(CASES, dice, strict=True))
+    rows = []
+    for case, d in values.items():
+        asd = 2.0 * (1.0 - d)
+        rows.append(
+            {
+                "case": case,
+                "dice": d,
+                "jaccard": d / (2.0 - d),
+                "asd": asd,
+                "hd95": 3.0 * asd,
+                "asd_mm": spacing * asd,
+                "hd95_mm": spacing * 3.0 * asd,
+            }
+        )
+    with (out / "cases.csv").open("w", newline="") as f:
+        w = csv.DictWriter(f, list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    eval_summary = {
+        "run": run.name,
+        "method": method,
+        "fidelity": cfg.fidelity,
+        "profile": profile,
+        "seed": seed,
+        "mode": mode,
+        "split": "dev",
+        "n_cases": len(rows),
+        "grid": cfg.grid,
+        "spacing_mm": [spacing] * 3,
+        "real_data": True,
+        "metrics_voxel": {},
+        "metrics_mm": {},
+        "eval_seconds": 1.0,
+        "hardware": "test cpu (1 threads)",
+        "commit": "abc1234",
+    }
+    (out / "summary.json").write_text(json.dumps(eval_summary))
+    return run
+
+
+def by_label(rows):
+    return {r["label"]: r for r in rows}
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def test_collect_reads_config_summaries_and_cases(tmp_path):
+    run = make_run(tmp_path, "supervised", 1, [0.8, 0.6])
+    unfinished = make_run(tmp_path, "dtml", 1, [], finished=False)
+    rec, partial = report.collect([run, unfinished])
+    assert rec.name == run.name and rec.method == "supervised" and rec.seed == 1
+    assert rec.profile == "ci" and rec.evaluated and rec.real_data is True
+    assert [c["case"] for c in rec.cases] == list(CASES)
+    assert rec.cases[1]["dice"] == pytest.approx(0.6)
+    assert rec.cases[1]["asd_mm"] == pytest.approx(1.25 * 0.8)
+    assert partial.train is None and partial.eval is None and not partial.evaluated
+    assert report.find_runs(tmp_path) == sorted([run, unfinished])
+    assert report.find_runs(tmp_path / "missing") == []
+
+
+def test_collect_rejects_folders_that_are_not_runs(tmp_path):
+    with pytest.raises(ValueError, match="no config.yaml"):
+        report.collect([tmp_path])
+    run = make_run(tmp_path, "supervised", 1, [0.8, 0.6])
+    (run / "eval-dev-seg" / "cases.csv").write_text("case,dice\nLA_a,0.5\n")
+    with pytest.raises(ValueError, match=r"cases\.csv: missing columns"):
+        report.collect([run])
+
+
+def test_export_copies_only_small_files_and_reads_back_identically(tmp_path):
+    live = tmp_path / "runs"
+    runs = [
+        make_run(live, "supervised", 1, [0.8, 0.6]),
+        make_run(live, "dtml", 1, [0.9, 0.7]),
+        make_run(live, "dtml", 2, [], finished=False),
+    ]
+    dest = tmp_path / "results" / "runs"
+    written = report.export_runs(runs, dest)
+    assert [p.name for p in written] == [runs[0].name, runs[1].name]  # unfinished: skipped
+    files = sorted(
+        str(p.relative_to(dest / runs[0].name)) for p in (dest / runs[0].name).rglob("*")
+    )
+    assert files == [
+        "config.yaml",
+        "eval-dev-seg",
+        "eval-dev-seg/cases.csv",
+        "eval-dev-seg/summary.json",
+        "log.csv",
+        "train_summary.json",
+    ]
+    assert not list(dest.rglob("*.pt"))
+    exported = report.committed_records(tmp_path / "results")
+    live_records = sorted(report.collect(runs[:2]), key=lambda r: r.name)
+    assert exported == live_records  # equal records; only `path` differs
+    assert exported[0].path != live_records[0].path
+    assert report.committed_records(tmp_path / "nothing-here") == []
+
+
+# --- aggregation ---------------------------------------------------------------------------------
+
+
+def test_mean_and_std_over_seeds_differ_from_over_cases(tmp_path):
+    # seed 1: cases 80, 60 (mean 70); seed 2: 100, 80 (mean 90)
+    runs = [
+        make_run(tmp_path, "supervised", 1, [0.8, 0.6]),
+        make_run(tmp_path, "supervised", 2, [1.0, 0.8]),
+    ]
+    row = by_label(report.table(2, report.collect(runs)))["M_s only"]
+    assert row["status"] == "ok" and row["n_seeds"] == 2 and row["seeds"] == "1;2"
+    assert row["n_cases"] == 2 and row["n_case_values"] == 4
+    assert row["dice_seeds_mean"] == pytest.approx(80.0)
+    assert row["dice_seeds_std"] == pytest.approx(math.sqrt(200.0))  # std(70, 90), ddof=1
+    assert row["dice_cases_mean"] == pytest.approx(80.0)
+    assert row["dice_cases_std"] == pytest.approx(math.sqrt(800.0 / 3.0))  # 80,60,100,80
+    # asd = 2 (1 - dice) voxels, 1.25 mm voxels
+    assert row["asd_vox_seeds_mean"] == pytest.approx(0.4)
+    assert row["asd_mm_seeds_mean"] == pytest.approx(0.5)
+    assert row["hd95_mm_cases_mean"] == pytest.approx(1.5)
+    assert row["jaccard_seeds_mean"] == pytest.approx(
+        100 * np.mean([np.mean([d / (2 - d) for d in s]) for s in ([0.8, 0.6], [1.0, 0.8])])
+    )
+    assert row["wall_s_per_run"] == "10;20" and row["commits"] == "abc1234"
+
+
+def test_one_seed_has_no_spread_over_seeds(tmp_path):
+    rows = report.table(2, report.collect([make_run(tmp_path, "supervised", 1, [0.8, 0.6])]))
+    row = by_label(rows)["M_s only"]
+    assert row["dice_seeds_std"] is None  # undefined, not 0
+    assert row["dice_cases_std"] == pytest.approx(math.sqrt(200.0))
+    assert "| M_s only | 16/0 (16/0) | 1 | 2 | 70.00 | 70.00 ± 14.14 |" in report.to_markdown(rows)
+
+
+def test_paper_columns_and_differences(tmp_path):
+    run = make_run(tmp_path, "supervised", 1, [0.8, 0.6])
+    row = by_label(report.table(2, report.collect([run])))["M_s only"]
+    assert row["paper_dice"] == 86.03 and row["paper_asd_vox"] == 3.51
+    assert row["diff_dice"] == pytest.approx(70.0 - 86.03)
+    assert row["paper_asd_mm"] == pytest.approx(3.51 * 0.625)
+    assert row["diff_asd_mm"] == pytest.approx(0.6 * 1.25 - 3.51 * 0.625)
+    assert row["diff_asd_vox"] is None  # 1.25 mm voxels are not the paper's voxels
+    assert row["labeled"] == 16 and row["unlabeled"] == 0  # supervised uses no unlabeled scan
+    same_grid = make_run(tmp_path / "full", "supervised", 1, [0.8, 0.6], spacing=0.625)
+    row = by_label(report.table(2, report.collect([same_grid])))["M_s only"]
+    assert row["diff_asd_vox"] == pytest.approx(0.6 - 3.51)
+    bare = by_label(report.table(2, report.collect([run]), paper=False))["M_s only"]
+    assert not [k for k in bare if k.startswith(("paper_", "diff_"))]
+    assert "paper" not in report.to_markdown([bare])
+
+
+def test_missing_and_not_reimplemented_rows_invent_nothing(tmp_path):
+    rows = by_label(report.table(3, report.collect([make_run(tmp_path, "dtml", 1, [0.9, 0.8])])))
+    assert rows["DTML"]["status"] == "ok"
+    assert rows["DTML"]["unlabeled"] == 48  # what our split gave, beside the paper's 64
+    for label in ("V-Net (upper bound)", "UA-MT", "DTC"):
+        assert rows[label]["status"] == report.NOT_RUN
+        assert rows[label]["n_seeds"] == 0 and rows[label]["dice_seeds_mean"] is None
+        assert rows[label]["diff_dice"] is None and rows[label]["paper_dice"] is not None
+    for label in ("ASDNet", "TCSE", "SASS", "DoubleUnc"):
+        assert rows[label]["status"] == report.NOT_REIMPLEMENTED
+        assert rows[label]["dice_seeds_mean"] is None and rows[label]["paper_dice"] > 87
+    text = report.to_markdown(list(rows.values()))
+    assert "| UA-MT | – (16/64) |  |  | not run |" in text
+    assert "| SASS | – (16/64) |  |  | not reimplemented |" in text
+    empty = report.table(3, [], rows=TABLES[3] + EXTRA_ROWS)
+    assert by_label(empty)["Mean teacher"]["paper_dice"] is None
+
+
+def test_rows_match_by_config(tmp_path):
+    records = report.collect(
+        [
+            make_run(tmp_path, "dtml", 1, [0.9, 0.8], md_loss="dis"),
+            make_run(tmp_path, "dtml", 1, [0.8, 0.8], md_loss="mask"),
+            make_run(tmp_path, "supervised", 1, [0.7, 0.7]),
+            make_run(tmp_path, "supervised", 1, [0.95, 0.95], labeled_count=64),
+        ]
+    )
+    t1 = by_label(report.table(1, records))
+    assert t1["DTML (L_seg/L_dis)"]["dice_seeds_mean"] == pytest.approx(85.0)
+    assert t1["DTML (L_seg/L_mask)"]["dice_seeds_mean"] == pytest.approx(80.0)
+    assert t1["DTML (L_seg/L_dis+L_mask)"]["status"] == report.NOT_RUN
+    t3 = by_label(report.table(3, records))
+    assert t3["V-Net (upper bound)"]["dice_seeds_mean"] == pytest.approx(95.0)
+    assert t3["V-Net (upper bound)"]["labeled"] == 64
+    assert t3["V-Net (lower bound)"]["dice_seeds_mean"] == pytest.approx(70.0)
+    # Table 2's "M_s only" is the same run as Table 3's lower bound
+    t2 = by_label(report.table(2, records))
+    assert t2["M_s only"]["runs"] == t3["V-Net (lower bound)"]["runs"]
+    # runs trained with a per-row override beyond the profile match only when told so
+    lower = report.find_row(3, "V-Net (lower bound)")
+    assert not report.row_records(lower, records, overrides={"labeled_count": 8})
+    eight = report.collect([make_run(tmp_path / "8", "supervised", 1, [0.6, 0.6], labeled_count=8)])
+    assert by_label(report.table(2, eight))["M_s only"]["status"] == report.NOT_RUN
+    row = by_label(report.table(2, eight, overrides={"labeled_count": 8}))["M_s only"]
+    assert row["dice_seeds_mean"] == pytest.approx(60.0) and row["labeled"] == 8
+
+
+def test_repeated_seed_in_a_row_raises(tmp_path):
+    a = make_run(tmp_path / "a", "supervised", 1, [0.8, 0.6])
+    b = make_run(tmp_path / "b", "supervised", 1, [0.8, 0.6])
+    with pytest.raises(ValueError, match="share a seed"):
+        report.table(2, report.collect([a, b]))
+
+
+def test_mixing_settings_raises_and_groups_separate_them(tmp_path):
+    ci = make_run(tmp_path, "supervised", 1, [0.8, 0.6], profile="ci")
+    cpu = make_run(tmp_path, "dtml", 1, [0.8, 0.6], profile="cpu")
+    other_grid = make_run(tmp_path, "sdf_only", 1, [0.8, 0.6], profile="ci", grid=1.0)
+    records = report.collect([ci, cpu, other_grid])
+    with pytest.raises(ValueError, match="different settings.*profile: 'ci' vs 'cpu'"):
+        report.table(2, records[:2])
+    with pytest.raises(ValueError, match="grid: 0.5 vs 1.0"):
+        report.table(2, [records[0], records[2]])
+    groups = report.group_by_setting(records)
+    assert sorted(len(g) for g in groups.values()) == [1, 1, 1]
+    assert any(key.startswith("cpu profile, real LA data, grid 0.5") for key in groups)
+    for group in groups.values():
+        report.table(2, group)  # one setting each: fine
+
+
+def test_paired_test_averages_seeds_per_case(tmp_path):
+    cases = ["c1", "c2", "c3"]
+    # A: two seeds whose per-case means are 90, 80, 70; B: one seed 80, 75, 50
+    a = [
+        make_run(tmp_path, "dtml_labeled", 1, dict(zip(cases, [0.95, 0.8, 0.6], strict=True))),
+        make_run(tmp_path, "dtml_labeled", 2, dict(zip(cases, [0.85, 0.8, 0.8], strict=True))),
+    ]
+    b = [make_run(tmp_path, "supervised", 1, dict(zip(cases, [0.8, 0.75, 0.5], strict=True)))]
+    res = report.paired_test(report.collect(a), report.collect(b))
+    d = np.array([10.0, 5.0, 20.0])  # Dice points
+    t = d.mean() / (d.std(ddof=1) / math.sqrt(3))
+    assert res["n"] == 3 and res["seeds_a"] == 2 and res["seeds_b"] == 1
+    assert res["mean_diff"] == pytest.approx(d.mean())
+    assert res["t"] == pytest.approx(t)
+    assert 0 < res["p"] < 1
+    other = [make_run(tmp_path / "o", "sdf_only", 1, {"c1": 0.5, "c2": 0.5, "x": 0.5})]
+    with pytest.raises(ValueError, match="different cases"):
+        report.paired_test(report.collect(a), report.collect(other))
+
+
+def test_compare_and_caveats_follow_the_numbers(tmp_path):
+    records = report.collect(
+        [
+            make_run(tmp_path, "supervised", 1, [0.8, 0.6]),
+            make_run(tmp_path, "dtml_labeled", 1, [0.7, 0.65]),
+        ]
+    )
+    rows = report.table(2, records)
+    text = report.compare(rows, "DTML (labeled only)", "M_s only")
+    assert "DTML (labeled only) is below M_s only by 2.50 Dice points" in text
+    assert "The paper reports DTML (labeled only) above M_s only by 3.14" in text
+    assert "not run" in report.compare(rows, "M_d only", "M_s only")
+    prov = report.provenance(records)
+    assert prov["seeds"] == [1] and prov["real_data"] is True
+    notes = " ".join(report.caveats(prov))
+    assert "ci profile" in notes and "1 seed(s)" in notes and "phantom" not in notes
+    assert "48 unlabeled" in notes
+
+
+def test_renderers_write_every_column(tmp_path):
+    records = report.collect([make_run(tmp_path / "r", "supervised", 1, [0.8, 0.6])])
+    rows = report.table(2, records)
+    prov = report.provenance(records)
+    paths = report.save_table(rows, tmp_path / "out", "table2", prov)
+    assert [p.name for p in paths] == ["table2.csv", "table2.md", "table2.json"]
+    with paths[0].open() as f:
+        back = list(csv.DictReader(f))
+    assert len(back) == 3 and set(back[0]) == set(rows[0])
+    assert float(back[0]["dice_seeds_mean"]) == pytest.approx(70.0)
+    assert back[1]["dice_seeds_mean"] == ""  # not run: empty, not 0
+    assert json.loads(paths[2].read_text())["rows"][0]["label"] == "M_s only"
+    md = paths[1].read_text()
+    assert md.count("\n| ") == 3 and "**Setting:** ci profile" in md
+    assert "supervised s1 10 s" in md
+
+
+# --- figures -------------------------------------------------------------------------------------
+
+
+def test_figures_draw_the_paper_means_and_save(tmp_path):
+    records = report.collect([make_run(tmp_path / "r", "supervised", 1, [0.8, 0.6])])
+    rows = report.table(2, records)
+    values = report.case_scores(records, TABLES[2])
+    assert values == {"M_s only": [80.0, 60.0], "M_d only": [], "DTML (labeled only)": []}
+    fig = plot_table_cases(rows, values, save=tmp_path / "f" / "cases.png")
+    segments = fig.axes[0].collections
+    lines = [c for c in segments if c.__class__.__name__ == "LineCollection"]
+    paper_y = sorted(seg[0][1] for c in lines for seg in c.get_segments())
+    assert paper_y == pytest.approx(sorted([86.03, 88.69, 89.17]))
+    assert (tmp_path / "f" / "cases.png").stat().st_size > 0
+    fig = plot_vs_paper(rows, save=tmp_path / "f" / "bars.png")
+    assert len(fig.axes) == 4 and (tmp_path / "f" / "bars.png").is_file()
+    with pytest.raises(ValueError, match="unknown keys"):
+        plot_vs_paper(rows, keys=("nope",))
+
+
+def test_tables_by_setting_never_mix_and_fall_back_to_not_run(tmp_path):
+    records = report.collect(
+        [
+            make_run(tmp_path, "supervised", 1, [0.8, 0.6], profile="cpu"),
+            make_run(tmp_path, "sdf_only", 1, [0.9, 0.7], profile="cpu"),
+            make_run(tmp_path, "supervised", 1, [0.5, 0.5], profile="ci"),
+            make_run(tmp_path, "dtml", 1, [0.5, 0.5], profile="ci"),  # not a Table 2 row
+        ]
+    )
+    tables = report.tables_by_setting(2, records)
+    assert [t.provenance["profile"] for t in tables] == ["cpu", "ci"]  # fuller table first
+    cpu, ci = (by_label(t.rows) for t in tables)
+    assert cpu["M_s only"]["dice_seeds_mean"] == pytest.approx(70.0)
+    assert ci["M_s only"]["dice_seeds_mean"] == pytest.approx(50.0)
+    assert ci["M_d only"]["status"] == report.NOT_RUN
+    assert [r.method for r in tables[1].records] == ["supervised"]
+    md = report.table_markdown(tables[0], "cpu runs")
+    assert md.startswith("### cpu runs") and "**Setting:** cpu profile" in md
+    (empty,) = report.tables_by_setting(2, [])
+    assert empty.records == [] and {r["status"] for r in empty.rows} == {report.NOT_RUN}
+
+
+def test_paired_test_text_reports_t_p_n_and_its_limits(tmp_path):
+    cases = ["c1", "c2", "c3"]
+    runs = [
+        make_run(tmp_path, "dtml_labeled", 1, dict(zip(cases, [0.9, 0.8, 0.7], strict=True))),
+        make_run(tmp_path, "supervised", 1, dict(zip(cases, [0.8, 0.75, 0.5], strict=True))),
+    ]
+    (result,) = report.tables_by_setting(2, report.collect(runs))
+    text = report.paired_test_text(result, "DTML (labeled only)", "M_s only")
+    assert "+11.67 dice points" in text and "n = 3 cases" in text and "t = 2.65" in text
+    assert "means nothing" in text  # ci profile
+    assert "not run, no test" in report.paired_test_text(result, "DTML (labeled only)", "M_d only")

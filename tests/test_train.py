@@ -1,0 +1,81 @@
+import shutil
+
+import h5py
+import pytest
+import torch
+
+from dtml.methods import get_method
+from dtml.runs import run_dir
+from dtml.train import load_trained, make_batch, train, training_cases
+
+
+def final_weights(out) -> dict[str, torch.Tensor]:
+    state = torch.load(out / "final.pt", weights_only=True)
+    return {f"{n}.{k}": v for n, sd in state.items() for k, v in sd.items()}
+
+
+@pytest.mark.parametrize("method", ["dtml", "mean_teacher"])
+def test_killed_run_resumes_to_identical_weights(tiny_cfg, tmp_path, method):
+    cfg = tiny_cfg.replace(method=method)
+    whole = train(cfg.replace(runs_dir=str(tmp_path / "a")), progress=False)
+    resumed_cfg = cfg.replace(runs_dir=str(tmp_path / "b"))
+    out = train(resumed_cfg, stop_after=3, progress=False)  # "killed" after 3 iterations
+    assert (out / "last.pt").is_file() and not (out / "final.pt").exists()
+    out = train(resumed_cfg, progress=False)  # the same command again
+    a, b = final_weights(whole), final_weights(out)
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    log = (out / "log.csv").read_text().splitlines()
+    assert [int(r.split(",")[0]) for r in log[1:]] == list(range(cfg.iterations))
+
+
+def test_identical_config_is_never_trained_twice(tiny_cfg):
+    out = train(tiny_cfg, progress=False)
+    stamp = (out / "final.pt").stat().st_mtime_ns
+    assert train(tiny_cfg.replace(log_every=3), progress=False) == out  # cadence is not in the key
+    assert (out / "final.pt").stat().st_mtime_ns == stamp
+    assert run_dir(tiny_cfg.replace(seed=2)) != out
+
+
+def test_unlabeled_cases_are_loaded_without_labels(tiny_cfg):
+    labeled, unlabeled, info = training_cases(tiny_cfg, get_method("dtml"))
+    assert info["labeled"] == 4 and info["unlabeled"] == 4 and info["val"] == 2
+    assert all(c.label is not None for c in labeled)
+    assert unlabeled and all(c.label is None for c in unlabeled)
+    batch = make_batch(tiny_cfg, 0, labeled, unlabeled, torch.device("cpu"))
+    assert batch.image.shape[0] == 4 and batch.label.shape[0] == 2
+
+
+def test_training_never_reads_unlabeled_labels(tiny_cfg, tmp_path):
+    """Delete the label of every unlabeled case on disk: DTML still trains."""
+    root = tmp_path / "data"
+    shutil.copytree(tiny_cfg.data, root)
+    ids = (root / "train.list").read_text().split()
+    for case_id in ids[4:8]:  # the unlabeled part of the dev split
+        with h5py.File(root / case_id / "mri_norm2.h5", "a") as f:
+            del f["label"]
+    cfg = tiny_cfg.replace(data=str(root), iterations=2)
+    out = train(cfg, progress=False)
+    assert (out / "final.pt").is_file()
+
+
+def test_batches_depend_only_on_seed_and_iteration(tiny_cfg):
+    labeled, unlabeled, _ = training_cases(tiny_cfg, get_method("dtml"))
+    cpu = torch.device("cpu")
+    a = make_batch(tiny_cfg, 5, labeled, unlabeled, cpu)
+    make_batch(tiny_cfg, 2, labeled, unlabeled, cpu)
+    b = make_batch(tiny_cfg, 5, labeled, unlabeled, cpu)
+    assert torch.equal(a.image, b.image) and torch.equal(a.label, b.label)
+    c = make_batch(tiny_cfg.replace(seed=7), 5, labeled, unlabeled, cpu)
+    assert not torch.equal(a.image, c.image)
+
+
+def test_load_trained_returns_eval_networks(tiny_cfg):
+    out = train(tiny_cfg.replace(iterations=1), progress=False)
+    cfg, method, nets = load_trained(out)
+    assert cfg.method == "dtml" and set(nets) == {"seg", "sdf"}
+    assert not any(n.training for n in nets.values())
+    (out / "final.pt").rename(out / "moved.pt")
+    with pytest.raises(FileNotFoundError, match="not finished"):
+        load_trained(out)
