@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -83,6 +84,7 @@ def make_batch(
         img, _ = augment(unlabeled[i].image, None, cfg.patch, rng)
         images.append(img)
     image = torch.from_numpy(np.stack(images)[:, None]).to(device)
+    image = image.contiguous(memory_format=torch.channels_last_3d)
     label = torch.from_numpy(np.stack(labels)[:, None]).to(device)
     return Batch(image=image, label=label)
 
@@ -91,7 +93,9 @@ def build(cfg: TrainConfig, device: torch.device) -> tuple[Method, dict, torch.o
     """Method, its networks (seeded init) and one SGD optimiser over every trainable parameter."""
     method = get_method(cfg.method)
     torch.manual_seed(cfg.seed)
-    nets = {name: net.to(device).train() for name, net in method.build(cfg).items()}
+    # channels-last 3D: oneDNN's fast convolution layout (measured ~1.4x per step on this CPU)
+    fmt = torch.channels_last_3d
+    nets = {k: n.to(device, memory_format=fmt).train() for k, n in method.build(cfg).items()}
     params = [p for role in method.roles for p in nets[role].parameters()]
     opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     return method, nets, opt
@@ -134,6 +138,24 @@ def _rewrite_log(path: Path, before: int) -> None:
         w.writerows(rows)
 
 
+class RunLocked(RuntimeError):
+    """Another live process is training this configuration."""
+
+
+def _lock(out: Path) -> Path:
+    """Claim the run folder (a lock file holding our pid); stale locks of dead pids are taken."""
+    lock = out / "train.lock"
+    try:
+        pid = int(lock.read_text())
+        os.kill(pid, 0)
+        if pid != os.getpid():
+            raise RunLocked(f"{out}: being trained by process {pid}")
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        pass
+    lock.write_text(str(os.getpid()))
+    return lock
+
+
 def train(
     cfg: TrainConfig,
     stop_after: int | None = None,
@@ -150,6 +172,14 @@ def train(
     if (out / "final.pt").is_file():
         return out
     out.mkdir(parents=True, exist_ok=True)
+    lock = _lock(out)
+    try:
+        return _train(cfg, out, stop_after, progress, on_log)
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _train(cfg, out: Path, stop_after, progress, on_log) -> Path:
     save_config(cfg, out / "config.yaml")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)

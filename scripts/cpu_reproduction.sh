@@ -10,21 +10,25 @@ PY=${PY:-.venv/bin/python}
 SEEDS=${SEEDS:-"1 2 3"}
 THREADS=${THREADS:-2}  # torch threads; 1 when the machine is shared (not part of the run key)
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}  # no spinning threads on a busy machine
-# method|extra overrides
-JOBS=(
+# method|extra overrides; JOBS="supervised| sdf_only|" (space-separated) runs a subset, so two
+# workers can share the list (a run being trained elsewhere is skipped: train.lock).
+if [ -n "${JOBS:-}" ]; then read -r -a JOBS <<< "$JOBS"; else JOBS=(
   "dtml|"
   "supervised|"
-  "supervised|--set labeled_count=64"
+  "supervised|--set=labeled_count=64"
   "sdf_only|"
   "dtml_labeled|"
-)
+); fi
 for seed in $SEEDS; do
   for job in "${JOBS[@]}"; do
     method=${job%%|*}
     extra=${job#*|}
     echo "=== $(date -u +%FT%TZ) train $method seed $seed $extra"
     # shellcheck disable=SC2086
-    run=$($PY -m dtml train --profile cpu --method "$method" --seed "$seed" --data "$DTML_DATA" --quiet --set threads="$THREADS" $extra | tail -1)
+    if ! run=$($PY -m dtml train --profile cpu --method "$method" --seed "$seed" --data "$DTML_DATA" \
+        --quiet --set threads="$THREADS" $extra | tail -1); then
+      echo "=== skipped (failed or being trained elsewhere)"; continue
+    fi
     echo "=== $(date -u +%FT%TZ) evaluate $run"
     $PY -m dtml evaluate "$run" --data "$DTML_DATA" --split dev
   done
