@@ -79,9 +79,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # these sub-commands own their options: hand everything after the name straight to them
+    if argv and argv[0] in ("notebooks", "bench"):
+        args = argparse.Namespace(rest=argv[1:])
+        (_notebooks if argv[0] == "notebooks" else _bench)(args)
+        return
     args = build_parser().parse_args(argv)
     args.func(args)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
@@ -99,11 +100,22 @@ class TrainConfig:
     def key(self) -> str:
         """Hash of every field that changes the trained weights (paths and cadence excluded)."""
         d = {k: v for k, v in self.to_dict().items() if k not in NON_RESULT_FIELDS}
-        d["data"] = str(Path(d["data"]).resolve()) if d["data"] else None
+        d["data"] = data_identity(d["data"])
         return hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
     def replace(self, **changes: Any) -> TrainConfig:
         return dataclasses.replace(self, **changes)
+
+
+def data_identity(data: str | None) -> str:
+    """What the run key records of the data: the resolved root (``$DTML_DATA`` included), or the
+    phantom's generator version (a new generator is new data)."""
+    chosen = data or os.environ.get("DTML_DATA")
+    if chosen:
+        return str(Path(chosen).expanduser().resolve())
+    from dtml.data.phantom import GENERATOR_VERSION
+
+    return f"phantom-v{GENERATOR_VERSION}"
 
 
 NON_RESULT_FIELDS = frozenset(

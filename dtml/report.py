@@ -235,7 +235,7 @@ def describe_setting(records: Sequence[RunRecord]) -> str:
     if not evaluated:
         return "no evaluated runs"
     check_same_setting(evaluated)
-    rec = evaluated[0]
+    rec = _reference(evaluated)
     c, t = rec.config, rec.train or {}
     data = {True: "real LA data", False: "synthetic phantom", None: "unknown data"}[rec.real_data]
     spacing = _spacing(evaluated)
@@ -248,6 +248,12 @@ def describe_setting(records: Sequence[RunRecord]) -> str:
         f"iterations, {c.get('base_filters')} base filters, patch "
         f"{'x'.join(str(p) for p in c.get('patch', []))}, {c.get('precision')}"
     )
+
+
+def _reference(records: Sequence[RunRecord]) -> RunRecord:
+    """The run whose split sizes describe the setting: an upper bound (every scan labeled) would
+    hide the unlabeled pool the semi-supervised rows draw from."""
+    return max(records, key=lambda r: (r.train or {}).get("unlabeled") or 0)
 
 
 def group_by_setting(records: Iterable[RunRecord]) -> dict[str, list[RunRecord]]:
@@ -432,6 +438,7 @@ def table(
         result["seeds"] = ";".join(str(r.seed) for r in found)
         result["n_cases"] = len(per_case(found)) if found else 0
         result["n_case_values"] = sum(len(r.cases) for r in found)
+        result["n_zero_dice"] = sum(c["dice"] == 0 for r in found for c in r.cases)
         values = _paper_values(entry)
         for key, column, scale in MEASURES:
             stats = (
@@ -473,7 +480,7 @@ def provenance(records: Iterable[RunRecord]) -> dict[str, Any]:
         "spacing_mm": _spacing(evaluated),
         "split": evaluated[0].config.get("split"),
         "split_sizes": {
-            k: evaluated[0].train.get(k) for k in ("labeled", "unlabeled", "val", "test")
+            k: _reference(evaluated).train.get(k) for k in ("labeled", "unlabeled", "val", "test")
         },
         "eval_split": evaluated[0].eval["split"],
         "n_eval_cases": len(evaluated[0].cases),
@@ -552,6 +559,20 @@ def compare(rows: Sequence[Mapping[str, Any]], a: str, b: str, key: str = "dice"
     return text
 
 
+def row_notes(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Rows whose means are dominated by failed cases (Dice 0: no overlap or empty prediction)."""
+    out = []
+    for row in rows:
+        if row.get("n_zero_dice"):
+            out.append(
+                f"{row['label']}: {row['n_zero_dice']} of {row['n_case_values']} (seed, case) "
+                "values have Dice 0 (no overlap; an empty prediction gets the volume diagonal as "
+                "its distances, dtml.metrics), which pulls its Dice mean down and its distance "
+                "means up."
+            )
+    return out
+
+
 def caveats(prov: Mapping[str, Any]) -> list[str]:
     """What the numbers of a table can NOT be read as, from its provenance."""
     out = []
@@ -571,8 +592,8 @@ def caveats(prov: Mapping[str, Any]) -> list[str]:
         sizes = prov.get("split_sizes", {})
         out.append(
             f"Evaluated on our validation carve-out ({prov.get('n_eval_cases')} scans held out of "
-            f"train.list), not the paper's 20 test scans; the semi-supervised rows saw "
-            f"{sizes.get('unlabeled')} unlabeled scans, not 64."
+            f"train.list), not the paper's 20 test scans; the split leaves "
+            f"{sizes.get('unlabeled')} unlabeled scans for the semi-supervised methods (paper: 64)."
         )
     grid = prov.get("grid")
     if grid is not None and grid != 1.0:
@@ -814,6 +835,7 @@ def paired_test_text(
         return f"{a} vs {b}: {NOT_RUN}, no test."
     res = paired_test(rec_a, rec_b, column)
     unit = "points" if column in ("dice", "jaccard") else "voxels"
+    column = {"dice": "Dice", "jaccard": "Jaccard"}.get(column, column)
     verdict = "below" if res["p"] < 0.05 else "not below"
     text = (
         f"{a} vs {b}: mean per-case difference {res['mean_diff']:+.2f} {column} {unit}, "
@@ -844,6 +866,16 @@ def paper_gap(row: Mapping[str, Any], key: str = "dice") -> str:
         f"{row['label']}: {ours:.2f} {name} on our runs vs {theirs:.2f} in the paper "
         f"({ours - theirs:+.2f})."
     )
+
+
+def describe_source(result: SettingTable) -> str:
+    """Short: profile, data kind and seeds of a table (the full setting is printed under it)."""
+    prov = result.provenance
+    if not result.records:
+        return "no evaluated runs"
+    data = {True: "real LA data", False: "synthetic phantom"}.get(prov.get("real_data"), "?")
+    seeds = ", ".join(str(s) for s in prov.get("seeds", []))
+    return f"{prov.get('profile')} profile, {data}, seeds {seeds}"
 
 
 def table_name(result: SettingTable) -> str:

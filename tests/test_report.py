@@ -263,6 +263,8 @@ def test_rows_match_by_config(tmp_path):
     assert t3["V-Net (upper bound)"]["dice_seeds_mean"] == pytest.approx(95.0)
     assert t3["V-Net (upper bound)"]["labeled"] == 64
     assert t3["V-Net (lower bound)"]["dice_seeds_mean"] == pytest.approx(70.0)
+    # the upper bound (no unlabeled scan) must not hide the split's unlabeled pool
+    assert "(16 labeled / 48 unlabeled / 16 validation)" in report.describe_setting(records)
     # Table 2's "M_s only" is the same run as Table 3's lower bound
     t2 = by_label(report.table(2, records))
     assert t2["M_s only"]["runs"] == t3["V-Net (lower bound)"]["runs"]
@@ -334,7 +336,11 @@ def test_compare_and_caveats_follow_the_numbers(tmp_path):
     assert prov["seeds"] == [1] and prov["real_data"] is True
     notes = " ".join(report.caveats(prov))
     assert "ci profile" in notes and "1 seed(s)" in notes and "phantom" not in notes
-    assert "48 unlabeled" in notes
+    assert "leaves 48 unlabeled scans" in notes
+    assert report.row_notes(rows) == []
+    failed = report.collect([make_run(tmp_path / "f", "sdf_only", 1, [0.0, 0.7])])
+    (note,) = report.row_notes(report.table(2, failed))
+    assert note.startswith("M_d only: 1 of 2 (seed, case) values have Dice 0")
 
 
 def test_renderers_write_every_column(tmp_path):
@@ -392,7 +398,10 @@ def test_tables_by_setting_never_mix_and_fall_back_to_not_run(tmp_path):
     assert [r.method for r in tables[1].records] == ["supervised"]
     md = report.table_markdown(tables[0], "cpu runs")
     assert md.startswith("### cpu runs") and "**Setting:** cpu profile" in md
+    assert report.describe_source(tables[1]) == "ci profile, real LA data, seeds 1"
+    assert report.table_name(tables[1]) == f"table2-ci-{tables[1].setting_id}"
     (empty,) = report.tables_by_setting(2, [])
+    assert report.describe_source(empty) == "no evaluated runs"
     assert empty.records == [] and {r["status"] for r in empty.rows} == {report.NOT_RUN}
 
 
@@ -404,6 +413,6 @@ def test_paired_test_text_reports_t_p_n_and_its_limits(tmp_path):
     ]
     (result,) = report.tables_by_setting(2, report.collect(runs))
     text = report.paired_test_text(result, "DTML (labeled only)", "M_s only")
-    assert "+11.67 dice points" in text and "n = 3 cases" in text and "t = 2.65" in text
+    assert "+11.67 Dice points" in text and "n = 3 cases" in text and "t = 2.65" in text
     assert "means nothing" in text  # ci profile
     assert "not run, no test" in report.paired_test_text(result, "DTML (labeled only)", "M_d only")

@@ -37,8 +37,13 @@ def test_parameter_breakdown_sums_to_the_total_and_the_paper_count():
     net = VNet(base_filters=2)
     parts = vt.parameter_breakdown(net)
     assert sum(parts.values()) == count_parameters(net)
-    assert "dropout" not in parts  # no parameters, left out
+    assert list(parts)[:2] == ["enc.0", "enc.1"] and "dropout" not in parts  # no parameters
     assert parts["seg_head"] == parts["sdf_head"] == 2 + 1  # 1x1x1 conv, 2 -> 1 channel + bias
+    # first stage: one 3x3x3 conv 1 -> 2 channels (54 + 2 bias) and its BatchNorm (2 + 2)
+    assert parts["enc.0"] == 27 * 1 * 2 + 2 + 2 + 2
+    top = vt.parameter_breakdown(net, depth=1)
+    assert set(top) == {"enc", "down", "up", "dec", "sdf_head", "seg_head"}
+    assert sum(top.values()) == count_parameters(net)
     fig = vt.plot_parameter_breakdown({"2 filters": parts})
     assert isinstance(fig, Figure)
     with pytest.raises(ValueError, match="empty"):
@@ -173,6 +178,13 @@ def test_surface_mesh_is_in_mm_and_empty_masks_give_none(tmp_path):
     vmin, vmax = vf.surface_mesh(full)[0].min(0), vf.surface_mesh(full)[0].max(0)
     assert np.all(vmin >= -0.5) and np.all(vmax <= np.asarray(SHAPE) - 0.5)
     assert vf.surface_mesh(np.zeros(SHAPE)) is None
+    smooth_verts, _ = vf.surface_mesh(label, spacing=(2.0, 2.0, 2.0), smooth=0.7)
+    assert (
+        abs(np.linalg.norm(smooth_verts - center, axis=1).mean() - radii.mean()) < 2.0
+    )  # < 1 voxel
+    speck = np.zeros(SHAPE, np.uint8)
+    speck[5, 5, 4] = 1
+    assert vf.surface_mesh(speck) is not None and vf.surface_mesh(speck, smooth=0.7) is None
     fig = vf.plot_surfaces(
         {"empty": np.zeros(SHAPE), "ground truth": label},
         spacing=(2, 2, 2),
@@ -199,9 +211,12 @@ def test_viewer_slice_and_widget_load_each_case_once():
         loads.append(case_id)
         return data
 
-    viewer = vf.case_viewer(["a", "b"], load, contours=("ground truth", "DTML"))
+    viewer = vf.case_viewer(["a", "b"], load, contours=("ground truth", "DTML"), initial="b")
     case_box, z_box = viewer.children[0].children
+    assert case_box.value == "b" and loads == ["b"]
     z_box.value = 2
-    case_box.value = "b"
     case_box.value = "a"
-    assert loads == ["a", "b"] and z_box.max == SHAPE[2] - 1
+    case_box.value = "b"
+    assert loads == ["b", "a"] and z_box.max == SHAPE[2] - 1 and z_box.value == 2
+    with pytest.raises(ValueError, match="initial"):
+        vf.case_viewer(["a"], load, initial="c")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 from dtml.data.cache import default_cache_dir
@@ -20,12 +22,25 @@ def resolve_data_root(path: str | Path | None = None) -> Path | None:
 
 
 def ensure_phantom(root: str | Path | None = None, **kwargs) -> Path:
-    """Build the default phantom data set once (seeded) and return its root."""
-    from dtml.data.phantom import write_phantom_dataset
+    """Build the default phantom data set once (seeded) and return its root.
 
-    root = Path(root) if root is not None else default_cache_dir() / "phantom"
-    if not (root / "train.list").is_file() or not (root / "test.list").is_file():
-        write_phantom_dataset(root, **kwargs)
+    A set written by another generator version or with other parameters is rebuilt. It is built
+    in a temporary folder and renamed, so a concurrent reader never sees a half-written set.
+    """
+    from dtml.data.phantom import GENERATOR_VERSION, dataset_is_current, write_phantom_dataset
+
+    root = Path(root) if root is not None else default_cache_dir() / f"phantom-v{GENERATOR_VERSION}"
+    if dataset_is_current(root, **kwargs):
+        return root
+    root.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=root.name + ".", dir=root.parent))
+    write_phantom_dataset(tmp, **kwargs)
+    if root.exists():
+        shutil.rmtree(root, ignore_errors=True)
+    try:
+        os.replace(tmp, root)
+    except OSError:  # another process renamed its copy first: use that one
+        shutil.rmtree(tmp, ignore_errors=True)
     return root
 
 

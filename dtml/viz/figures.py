@@ -13,8 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from matplotlib.colors import ListedColormap, to_rgba
 from matplotlib.figure import Figure
 from mpl_toolkits.mplot3d.art3d import Poly3DCollection
+from scipy import ndimage
 from torch import nn
 
 from dtml.config import TrainConfig
@@ -22,7 +24,7 @@ from dtml.infer import predict_case, sliding_window_probability
 from dtml.metrics import case_metrics
 from dtml.viz.sdf import SIGNED_CMAP, save_figure
 
-MASK_COLORS = {"ground truth": "#2ca02c"}
+MASK_COLORS = {"ground truth": "limegreen"}
 METHOD_COLORS = ("#1f77b4", "#d62728", "#9467bd", "#ff7f0e")
 
 
@@ -119,6 +121,13 @@ def crop_box(
     return box[0], box[1]
 
 
+def _panel_height(shape: tuple[int, ...], box: tuple[slice, slice], width: float) -> float:
+    """Height (inches) of a panel ``width`` wide showing the in-plane ``box`` of ``shape``."""
+    nx = len(range(*box[0].indices(shape[0])))
+    ny = len(range(*box[1].indices(shape[1])))
+    return width * ny / max(nx, 1)
+
+
 def _axial(volume: np.ndarray, z: int, box: tuple[slice, slice]) -> np.ndarray:
     return np.asarray(volume)[box[0], box[1], z].T  # (y, x) for imshow with origin "lower"
 
@@ -166,7 +175,8 @@ def plot_figure2(
         raise ValueError("dtml.viz.figures: `slices` is empty")
     box = crop_box([label, sdf_prob > 0.5, seg_prob > 0.5]) if crop else (slice(None),) * 2
     bound = float(np.max(np.abs(maps["M_d output (SDF)"]))) or 1.0
-    fig = Figure(figsize=(2.4 * len(slices) + 1.2, 2.3 * len(maps)), layout="constrained")
+    height = _panel_height(shape, box, 2.4) + 0.1
+    fig = Figure(figsize=(2.4 * len(slices) + 1.2, height * len(maps) + 0.4), layout="constrained")
     axes = np.asarray(fig.subplots(len(maps), len(slices), squeeze=False))
     for r, (name, volume) in enumerate(maps.items()):
         for c, z in enumerate(slices):
@@ -187,8 +197,7 @@ def plot_figure2(
                 ax.set_title(f"z = {z}", fontsize=9)
             if c == 0:
                 ax.set_ylabel(name, fontsize=9)
-        if r >= 2:
-            fig.colorbar(im, ax=list(axes[r]), shrink=0.8)
+        fig.colorbar(im, ax=list(axes[r]), shrink=0.8)  # on every row: columns stay aligned
     if title:
         fig.suptitle(title, fontsize=10)
     return save_figure(fig, save)
@@ -220,7 +229,8 @@ def plot_comparison_2d(
     colors = {**_method_colors(list(preds)), **MASK_COLORS}
     columns = {**preds, "ground truth": label}
     box = crop_box(list(columns.values())) if crop else (slice(None),) * 2
-    fig = Figure(figsize=(2.6 * len(columns), 2.5 * len(slices)), layout="constrained")
+    height = _panel_height(image.shape, box, 2.6) + 0.2
+    fig = Figure(figsize=(2.6 * len(columns), height * len(slices) + 0.6), layout="constrained")
     axes = np.asarray(fig.subplots(len(slices), len(columns), squeeze=False))
     for c, (name, mask) in enumerate(columns.items()):
         head = name
@@ -245,18 +255,21 @@ def plot_comparison_2d(
     return save_figure(fig, save)
 
 
-def _single(color: str):
-    from matplotlib.colors import ListedColormap
-
+def _single(color: str) -> ListedColormap:
     return ListedColormap([color])
 
 
 def surface_mesh(
-    mask: np.ndarray, spacing: Sequence[float] = (1.0, 1.0, 1.0), step: int = 1
+    mask: np.ndarray,
+    spacing: Sequence[float] = (1.0, 1.0, 1.0),
+    step: int = 1,
+    smooth: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """(vertices in mm, triangles) of the 0.5 level set of ``mask``; ``None`` for an empty mask.
 
     The mask is zero-padded by one voxel so objects touching the border still get closed surfaces.
+    ``smooth`` > 0 Gaussian-blurs the mask first (sigma in voxels), which removes the voxel
+    staircase for display without moving the surface by more than about a voxel.
     """
     from skimage.measure import marching_cubes
 
@@ -264,27 +277,47 @@ def surface_mesh(
     if not mask.any():
         return None
     padded = np.pad(mask, 1)
+    if smooth > 0:
+        padded = ndimage.gaussian_filter(padded, smooth)
+    if padded.max() <= 0.5:  # a speck the blur dissolved: nothing to draw
+        return None
     verts, faces, _, _ = marching_cubes(
         padded, 0.5, spacing=tuple(float(s) for s in spacing), step_size=max(int(step), 1)
     )
     return verts - np.asarray(spacing, dtype=np.float64), faces
 
 
+def _lambert(
+    verts: np.ndarray, faces: np.ndarray, color: str, light=(-1.0, -1.0, 1.0)
+) -> np.ndarray:
+    """RGBA per triangle: ``color`` times 0.3 + 0.7 |cos| of the angle to a fixed light."""
+    tri = verts[faces]
+    normals = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+    light = np.asarray(light, dtype=np.float64) / np.linalg.norm(light)
+    intensity = 0.3 + 0.7 * np.abs(normals @ light)  # two-sided: winding order does not matter
+    rgba = np.tile(to_rgba(color), (len(faces), 1))
+    rgba[:, :3] *= intensity[:, None]
+    return rgba
+
+
 def plot_surfaces(
     masks: Mapping[str, np.ndarray],
     spacing: Sequence[float] = (1.0, 1.0, 1.0),
     step: int = 1,
+    smooth: float = 0.7,
     title: str | None = None,
     save: str | Path | None = None,
 ) -> Figure:
-    """Fig. 3 (3D): one rendered surface per mask (marching cubes, matplotlib Poly3DCollection).
+    """Fig. 3 (3D): one shaded surface per mask (marching cubes, matplotlib Poly3DCollection).
 
     All panels share one bounding box and view, so their shapes compare directly; an empty mask
-    gives a panel that says so. ``step`` > 1 coarsens the mesh (faster for large volumes).
+    gives a panel that says so. ``step`` > 1 coarsens the mesh (faster for large volumes);
+    ``smooth`` is the display blur of :func:`surface_mesh`.
     """
     if not masks:
         raise ValueError("dtml.viz.figures: `masks` is empty")
-    meshes = {name: surface_mesh(m, spacing, step) for name, m in masks.items()}
+    meshes = {name: surface_mesh(m, spacing, step, smooth) for name, m in masks.items()}
     colors = {**_method_colors(list(masks)), **MASK_COLORS}
     shape = np.asarray(np.shape(next(iter(masks.values()))), dtype=np.float64)
     extent = shape * np.asarray(spacing, dtype=np.float64)
@@ -295,11 +328,11 @@ def plot_surfaces(
             ax.text2D(0.5, 0.5, "empty mask", ha="center", transform=ax.transAxes)
         else:
             verts, faces = mesh
-            poly = Poly3DCollection(verts[faces], linewidths=0.0, alpha=1.0)
-            poly.set_facecolor(colors[name])
-            poly.set_edgecolor("none")
-            ax.add_collection3d(poly)
-            poly.set_alpha(0.95)
+            shaded = _lambert(verts, faces, colors[name])
+            # edges in the face colour hide the seams between triangles
+            ax.add_collection3d(
+                Poly3DCollection(verts[faces], facecolors=shaded, edgecolors=shaded, linewidths=0.2)
+            )
         ax.set_xlim(0, extent[0])
         ax.set_ylim(0, extent[1])
         ax.set_zlim(0, extent[2])
@@ -365,12 +398,14 @@ def case_viewer(
     contours: Sequence[str] = (),
     panels: Sequence[str] = (),
     signed: Sequence[str] = (),
+    initial: str | None = None,
 ):
     """An ipywidgets viewer: a case dropdown and an axial-slice slider over :func:`plot_viewer_slice`.
 
     ``load(case_id)`` returns the case's arrays (at least "image"); each case is loaded once, when
-    first selected, and kept for the viewer's lifetime. Returns the widget (display it); it draws
-    the first case once when built, so it renders under papermill without waiting for input.
+    first selected, and kept for the viewer's lifetime. ``initial`` (default: the first id) is
+    shown first. Returns the widget (display it); it draws once when built, so it renders under
+    papermill without waiting for input.
     """
     import ipywidgets as widgets
     from IPython.display import display
@@ -384,9 +419,11 @@ def case_viewer(
             loaded[case_id] = load(case_id)
         return loaded[case_id]
 
-    first = get(case_ids[0])
-    depth = int(np.shape(first["image"])[2])
-    case_box = widgets.Dropdown(options=list(case_ids), value=case_ids[0], description="case")
+    initial = case_ids[0] if initial is None else initial
+    if initial not in case_ids:
+        raise ValueError(f"dtml.viz.figures: `initial` {initial!r} is not one of `case_ids`")
+    depth = int(np.shape(get(initial)["image"])[2])
+    case_box = widgets.Dropdown(options=list(case_ids), value=initial, description="case")
     z_box = widgets.IntSlider(
         value=depth // 2, min=0, max=depth - 1, description="z", continuous_update=False
     )

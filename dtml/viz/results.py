@@ -29,6 +29,9 @@ KEY_LABELS = {
 }
 
 
+SHORT_STATUS = {"not reimplemented": "paper only"}  # bar annotations must fit under a bar
+
+
 def _short(label: str, width: int = 14) -> str:
     """Break long method labels on spaces so tick labels stay readable."""
     words, lines, line = label.split(" "), [], ""
@@ -135,11 +138,13 @@ def plot_vs_paper(
         ax.bar(x + 0.2, p, 0.4, color=PAPER_COLOR, alpha=0.8, label="paper")
         for i, r in enumerate(rows):
             if ours[i] is None and r.get("status") not in (None, "ok"):
-                ax.text(i - 0.2, 0, r["status"], rotation=90, ha="center", va="bottom", fontsize=7)
+                note = SHORT_STATUS.get(r["status"], r["status"])
+                ax.text(i - 0.2, 0, note, rotation=90, ha="center", va="bottom", fontsize=7)
         ax.set_xticks(x, [_short(r["label"]) for r in rows], fontsize=7, rotation=90)
         ax.set_title(KEY_LABELS[key], fontsize=9)
         ax.grid(axis="y", alpha=0.3)
-    axes[0].legend(fontsize=8)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, loc="outside upper right", ncols=2)
     if title:
         fig.suptitle(title, fontsize=10)
     return save_figure(fig, save)

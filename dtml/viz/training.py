@@ -22,6 +22,7 @@ from dtml.methods import consistency_weight
 from dtml.schedules import step_lr
 from dtml.viz.sdf import SIGNED_CMAP, save_figure
 
+LABEL_COLOR = "limegreen"  # the ground truth outline, as in dtml.viz.figures
 LOSS_KEYS = ("loss", "l_seg", "l_md", "l_dis", "l_con")
 LOSS_NAMES = {
     "loss": "total (what backward sees)",
@@ -32,34 +33,43 @@ LOSS_NAMES = {
 }
 
 
-def parameter_breakdown(net: nn.Module) -> dict[str, int]:
-    """Parameter count of each top-level part of ``net`` (parts without parameters left out)."""
-    counts = {
-        name: sum(p.numel() for p in child.parameters()) for name, child in net.named_children()
-    }
-    return {name: n for name, n in counts.items() if n}
+def parameter_breakdown(net: nn.Module, depth: int = 2) -> dict[str, int]:
+    """Parameter count per module, grouped by the first ``depth`` parts of the module path.
+
+    For ``dtml.nets.VNet`` and ``depth=2``: ``enc.0`` ... ``enc.4`` (encoder stages), ``down.*``,
+    ``up.*``, ``dec.*`` and the two heads, in definition order.
+    """
+    if depth < 1:
+        raise ValueError(f"dtml.viz.training: `depth` must be >= 1, got {depth}")
+    counts: dict[str, int] = {}
+    for name, p in net.named_parameters():
+        key = ".".join(name.split(".")[:-1][:depth]) or name
+        counts[key] = counts.get(key, 0) + p.numel()
+    return counts
 
 
 def plot_parameter_breakdown(
     breakdowns: Mapping[str, Mapping[str, int]], save: str | Path | None = None
 ) -> Figure:
-    """Horizontal bars of :func:`parameter_breakdown` for several networks (log scale)."""
+    """Grouped bars (log scale) of :func:`parameter_breakdown` for one or more networks."""
     if not breakdowns:
         raise ValueError("dtml.viz.training: `breakdowns` is empty")
     parts = list(dict.fromkeys(p for b in breakdowns.values() for p in b))
-    fig = Figure(figsize=(7.5, 0.45 * len(parts) * len(breakdowns) + 1.2), layout="constrained")
+    fig = Figure(figsize=(max(6.0, 0.5 * len(parts) + 2), 3.8), layout="constrained")
     ax = fig.subplots()
-    height = 0.8 / len(breakdowns)
-    y = np.arange(len(parts))
+    width = 0.8 / len(breakdowns)
+    x = np.arange(len(parts))
     for i, (name, counts) in enumerate(breakdowns.items()):
-        values = [max(counts.get(p, 0), 0) for p in parts]
+        values = [counts.get(p, 0) for p in parts]
         total = sum(counts.values())
-        ax.barh(y + i * height, values, height, label=f"{name}: {total:,} parameters")
-    ax.set_yticks(y + height * (len(breakdowns) - 1) / 2, parts)
-    ax.invert_yaxis()
-    ax.set_xscale("log")
-    ax.set_xlabel("parameters")
-    ax.legend(fontsize=8, loc="lower right")
+        ax.bar(x + i * width, values, width, label=f"{name}: {total:,} parameters")
+    ax.set_xticks(x + width * (len(breakdowns) - 1) / 2, parts, rotation=60, fontsize=8)
+    ax.set_yscale("log")
+    ax.set_ylim(
+        top=30 * max(max(b.values(), default=1) for b in breakdowns.values())
+    )  # legend room
+    ax.set_ylabel("parameters")
+    ax.legend(fontsize=8, loc="upper left")
     return save_figure(fig, save)
 
 
@@ -92,8 +102,9 @@ def plot_batch(
 
     Columns are samples; the first row is the image, then one row per entry of ``maps`` (same
     batch layout, e.g. network outputs; names in ``signed`` get a diverging colour map centred on
-    0). The label of a labeled sample is outlined in black on every row of its column; unlabeled
-    samples have no label to draw, and their title says so. ``z`` defaults to the middle slice.
+    0; each row shares one colour scale). The label of a labeled sample is outlined in green on
+    every row of its column; unlabeled samples have no label to draw, and their title says so.
+    ``z`` defaults to the middle slice.
     """
     image = _batch_array("image", image)
     label = _batch_array("label", label)
@@ -111,17 +122,19 @@ def plot_batch(
             raise ValueError(
                 f"dtml.viz.training: map '{name}' has shape {values.shape}, image {image.shape}"
             )
-        bound = float(np.max(np.abs(values))) or 1.0
+        # one colour scale per row, so the samples of a row compare directly
+        low, high = float(np.min(values)), float(np.max(values))
+        kw = {"cmap": "gray" if name == "image" else "viridis", "vmin": low, "vmax": high}
+        if name in signed:
+            bound = max(abs(low), abs(high)) or 1.0
+            kw = {"cmap": SIGNED_CMAP, "vmin": -bound, "vmax": bound}
         for c in range(n):
             ax = axes[r, c]
-            kw = {"cmap": "gray"} if name == "image" else {"cmap": "viridis"}
-            if name in signed:
-                kw = {"cmap": SIGNED_CMAP, "vmin": -bound, "vmax": bound}
             im = ax.imshow(_central_slice(values[c], z).T, origin="lower", **kw)
             if c < n_lab:
                 outline = _central_slice(label[c], z)
                 if outline.any() and not outline.all():
-                    ax.contour(outline.T.astype(float), levels=[0.5], colors="k", linewidths=0.8)
+                    ax.contour(outline.T.astype(float), levels=[0.5], colors=LABEL_COLOR)
             ax.set_xticks([])
             ax.set_yticks([])
             if r == 0:
@@ -178,7 +191,10 @@ def plot_schedules(
         ax.set_xlabel("iteration")
     ax_lin.set_title("consistency weight", fontsize=9)
     ax_log.set_yscale("log")
-    ax_log.set_title("same, log scale (the two differ ~10-20x)", fontsize=9)
+    ratio = np.asarray(curves["weight_official"]) / np.asarray(curves["weight_paper"])
+    ax_log.set_title(
+        f"log scale: official / paper weight = {ratio.min():.0f} to {ratio.max():.0f}", fontsize=9
+    )
     ax_lin.legend(fontsize=8)
     ax_lr.step(t, curves["lr"], where="post", color="k")
     ax_lr.set_yscale("log")
