@@ -79,6 +79,12 @@ class TrainConfig:
             raise ValueError(f"md_loss must be 'mask', 'dis' or 'dis+mask', got '{self.md_loss}'")
         if len(self.patch) != 3 or any(p % 16 for p in self.patch):
             raise ValueError(f"patch {self.patch} must be 3 sizes divisible by 16 (V-Net)")
+        if min(self.rampup_step, self.rampup_steps, self.lr_step, self.checkpoint_every) < 1:
+            raise ValueError("rampup_step, rampup_steps, lr_step and checkpoint_every must be >= 1")
+        if self.split not in ("paper", "dev"):
+            raise ValueError(f"split must be 'paper' or 'dev', got '{self.split}'")
+        if not 0 < self.grid <= 1:
+            raise ValueError(f"grid must be in (0, 1], got {self.grid}")
         if self.iterations < 1 or self.labeled_bs < 1 or self.unlabeled_bs < 0:
             raise ValueError("iterations and labeled_bs must be >= 1, unlabeled_bs >= 0")
 

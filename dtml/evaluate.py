@@ -1,8 +1,12 @@
 """Evaluate a finished run: sliding-window prediction, largest component, per-case metrics.
 
-Writes ``<run>/eval-<split>-<mode>/cases.csv`` (one row per case, distances in voxels of the run's
-grid AND in mm) and ``summary.json`` (mean and std over cases, provenance). The ``test`` split needs
-the 20 official test cases, which this workspace withholds: use ``dev`` (the validation carve-out).
+Metrics are always computed against the ORIGINAL annotation at the data's own resolution (LA:
+0.625 mm voxels, the paper's units): a run trained on a coarser grid predicts on that grid and its
+probability map is upsampled (trilinear, the inverse of the training resampling) before the 0.5
+threshold and the largest component. Scoring against the resampled label instead would be
+optimistic by up to ~3 Dice points on LA; those coarse-grid numbers are kept as a secondary
+column (``*_grid``). Writes ``<run>/eval-<split>-<mode>[-nolcc]/cases.csv`` and ``summary.json``.
+The ``test`` split needs the 20 official test cases, which this workspace withholds: use ``dev``.
 """
 
 from __future__ import annotations
@@ -12,9 +16,11 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
+from scipy import ndimage
 
-from dtml.data.cache import load_cases
+from dtml.data.cache import load_case
 from dtml.data.la import read_list
 from dtml.data.paths import data_root_or_phantom
 from dtml.data.splits import make_split
@@ -27,12 +33,30 @@ METRICS = ("dice", "jaccard", "asd", "hd95")
 
 
 def eval_ids(root: Path, split: str, cfg) -> list[str]:
+    """Case ids to evaluate; ``dev`` only for runs trained on the dev split (else the
+    "validation" cases were the run's own unlabeled training scans)."""
     if split == "dev":
+        if cfg.split != "dev":
+            raise ValueError(
+                f"run was trained on the '{cfg.split}' split: its dev-validation cases are among "
+                "its training scans; evaluate it on 'test' instead"
+            )
         ids = read_list(root, "train.list")
-        return list(make_split("dev", ids, (), min(cfg.labeled_count, 1), cfg.val_count).val)
+        return list(make_split("dev", ids, (), 1, cfg.val_count).val)  # only .val is used
     if split == "test":
         return read_list(root, "test.list")
     raise ValueError(f"split must be 'dev' or 'test', got '{split}'")
+
+
+def upsample(prob: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Trilinear resize of a probability map to ``shape`` (corner-aligned like the resampling)."""
+    if prob.shape == tuple(shape):
+        return prob
+    factors = [n / m for n, m in zip(shape, prob.shape, strict=True)]
+    out = ndimage.zoom(prob, factors, order=1)
+    if out.shape != tuple(shape):
+        raise ValueError(f"upsampling {prob.shape} gave {out.shape}, expected {tuple(shape)}")
+    return out
 
 
 def evaluate_run(
@@ -48,17 +72,20 @@ def evaluate_run(
     run = Path(run)
     cfg, method, nets = load_trained(run, device)
     mode = mode or method.default_mode()
-    out = run / f"eval-{split}-{mode}"
-    if (out / "summary.json").is_file() and not force:
-        return json.loads((out / "summary.json").read_text())
     root, is_real = data_root_or_phantom(data if data is not None else cfg.data)
+    out = run / f"eval-{split}-{mode}{'' if lcc else '-nolcc'}"
+    if (out / "summary.json").is_file() and not force:
+        summary = json.loads((out / "summary.json").read_text())
+        if summary.get("data_root") == str(root):
+            return summary
     ids = eval_ids(root, split, cfg)
-    cases = load_cases(root, ids, cfg.grid, with_label=True)
     autocast = torch.bfloat16 if cfg.precision == "bf16" else None
     rows, t0 = [], time.perf_counter()
-    for case in cases:
+    for case_id in ids:
+        coarse = load_case(root, case_id, cfg.grid, with_label=True)
+        full = load_case(root, case_id, 1.0, with_label=True)
         prob = predict_case(
-            case.image,
+            coarse.image,
             **method.inference_nets(nets),
             mode=mode,
             k=cfg.k,
@@ -67,19 +94,31 @@ def evaluate_run(
             device=device,
             autocast_dtype=autocast,
         )
-        pred = postprocess(prob, 0.5, lcc=lcc)
-        vox = case_metrics(pred, case.label).as_dict()
-        mm = case_metrics(pred, case.label, spacing=case.spacing).as_dict()
-        rows.append({"case": case.case_id, **vox, "asd_mm": mm["asd"], "hd95_mm": mm["hd95"]})
+        pred = postprocess(upsample(prob, full.label.shape), 0.5, lcc=lcc)
+        vox = case_metrics(pred, full.label).as_dict()
+        mm = case_metrics(pred, full.label, spacing=full.spacing).as_dict()
+        grid = case_metrics(postprocess(prob, 0.5, lcc=lcc), coarse.label).as_dict()
+        rows.append(
+            {
+                "case": case_id,
+                **vox,
+                "asd_mm": mm["asd"],
+                "hd95_mm": mm["hd95"],
+                **{f"{k}_grid": v for k, v in grid.items()},
+            }
+        )
     seconds = time.perf_counter() - t0
     out.mkdir(parents=True, exist_ok=True)
     with (out / "cases.csv").open("w", newline="") as f:
         w = csv.DictWriter(f, list(rows[0]))
         w.writeheader()
         w.writerows(rows)
-    stats = summarize([{k: r[k] for k in METRICS} for r in rows])
-    stats_mm = summarize([{**r, "asd": r["asd_mm"], "hd95": r["hd95_mm"]} for r in rows])
-    stats_mm = {"n": stats_mm["n"], "asd": stats_mm["asd"], "hd95": stats_mm["hd95"]}
+
+    def stats(suffix: str, keys=METRICS) -> dict:
+        full_rows = [{m: r[f"{m}{suffix}"] if m in keys else r[m] for m in METRICS} for r in rows]
+        s = summarize(full_rows)
+        return {"n": s["n"], **{k: s[k] for k in keys}}
+
     summary = {
         "run": run.name,
         "method": cfg.method,
@@ -87,13 +126,19 @@ def evaluate_run(
         "profile": cfg.profile,
         "seed": cfg.seed,
         "mode": mode,
+        "lcc": lcc,
         "split": split,
         "n_cases": len(rows),
         "grid": cfg.grid,
-        "spacing_mm": list(cases[0].spacing),
+        "metrics_voxel": stats(""),  # voxels of the ORIGINAL data grid (LA: 0.625 mm)
+        "metrics_mm": stats("_mm", ("asd", "hd95")),
+        "metrics_run_grid": stats("_grid"),  # against the resampled label (secondary)
+        "original_spacing_mm": list(full.spacing),
+        "run_grid_spacing_mm": list(coarse.spacing),
+        "window": list(cfg.window),
+        "stride": list(cfg.eval_stride),
+        "data_root": str(root),
         "real_data": is_real,
-        "metrics_voxel": stats,
-        "metrics_mm": stats_mm,
         "eval_seconds": round(seconds, 1),
         "hardware": hardware(device),
         "commit": git_commit(),

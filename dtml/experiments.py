@@ -81,7 +81,7 @@ def config_for(
         raise ValueError(f"'{row.label}' is reported from the paper, not re-implemented here")
     overrides = {**row.overrides, **extra, "method": row.method, "seed": seed, "data": data}
     if overrides.get("labeled_count") == ALL_LABELED:
-        base = load_profile(profile, data=data)
+        base = load_profile(profile, **{**extra, "data": data})
         root, _ = data_root_or_phantom(data)
         n_train = len(read_list(root, "train.list"))
         overrides["labeled_count"] = n_train - (base.val_count if base.split == "dev" else 0)

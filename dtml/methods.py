@@ -4,7 +4,9 @@ A method builds its networks and turns one batch into one scalar loss; the train
 single backward pass of that loss. Names (``METHODS``):
 
 - ``supervised``: a V-Net trained with L_seg on labeled scans (Table 3 lower/upper bound,
-  Table 2 "M_s only").
+  Table 2 "M_s only"). Labeled-only methods keep the labeled batch of 2 that DTML sees, so the
+  ablation isolates the unlabeled data; UA-MT's V-Net baseline (the source of the paper's bound
+  numbers) used batch 4 of labeled scans.
 - ``sdf_only``: a V-Net whose SDF head is trained with the M_d loss (Table 2 "M_d only").
 - ``dtml``: M_s + M_d with cross-task consistency on every sample of the batch (Eqs. 4-6,
   Tables 1 and 3). With ``unlabeled_bs = 0`` (method ``dtml_labeled``) it is Table 2's "DTML" row.
@@ -27,7 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from dtml.config import TrainConfig
-from dtml.losses import cross_task_consistency, dis_loss, mask_loss, seg_loss
+from dtml.losses import cross_task_consistency, dis_loss, mask_loss, seg_loss, soft_dice_loss
 from dtml.nets import VNet
 from dtml.schedules import official_rampup, paper_rampup
 from dtml.sdf import normalized_signed_distance
@@ -52,9 +54,11 @@ def sdf_target(label: Tensor) -> Tensor:
 
 
 def md_loss(cfg: TrainConfig, sdf: Tensor, label: Tensor) -> Tensor:
-    """Supervision of M_d (Table 1): L_mask, L_dis, or their sum.
+    """Supervision of M_d (Table 1): L_mask, L_dis, or their sum, on the labeled half only.
 
-    L_dis uses L2 in ``paper`` fidelity (as printed) and L1 in ``official`` (the authors' code).
+    L_dis uses L2 in ``paper`` fidelity (as printed) and L1 in ``official`` (the authors' code,
+    where it is computed over all four samples, including the unlabeled scans' labels, and then not
+    used; we never touch unlabeled labels).
     """
     loss = sdf.new_zeros(())
     if "mask" in cfg.md_loss:
@@ -168,12 +172,26 @@ def sigmoid_rampup(current: float, length: float) -> float:
     return math.exp(-5.0 * phase * phase)
 
 
-class MeanTeacher(Method):
+class Baseline(Method):
+    """Baselines have their own fixed consistency weights (``cfg.consistency`` must stay unset)."""
+
+    def loss(self, nets, batch, iteration, cfg):
+        if cfg.consistency is not None:
+            raise ValueError(f"method '{self.name}' has a fixed consistency weight; unset it")
+        return self.baseline_loss(nets, batch, iteration, cfg)
+
+    def baseline_loss(self, nets, batch, iteration, cfg):
+        raise NotImplementedError
+
+
+class MeanTeacher(Baseline):
     """Mean teacher (Tarvainen & Valpola 2017) as configured in UA-MT's LA code.
 
     Consistency: MSE between student and EMA-teacher probabilities on the unlabeled half, the
     teacher's input perturbed with clamp(N(0, 0.1), -0.2, 0.2) noise; weight 0.1 * ramp(t // 150, 40);
-    EMA decay min(1 - 1/(t+1), 0.99).
+    EMA decay min(1 - 1/(t+1), 0.99). Differences from UA-MT's code: one sigmoid channel instead
+    of a 2-class softmax, and the teacher starts as a copy of the student (theirs is initialised
+    independently; with alpha = 0 at the first update only the iteration-0 target differs).
     """
 
     name = "mean_teacher"
@@ -200,7 +218,7 @@ class MeanTeacher(Method):
     def consistency(self, nets, student_prob, x_unl, iteration, cfg):
         return F.mse_loss(student_prob, self.teacher_probs(nets["teacher"], x_unl))
 
-    def loss(self, nets, batch, iteration, cfg):
+    def baseline_loss(self, nets, batch, iteration, cfg):
         n = batch.n_labeled
         logits, _ = nets["seg"](batch.image)
         l_seg = seg_loss(logits[:n], batch.label)
@@ -229,7 +247,11 @@ class MeanTeacher(Method):
 
 class UAMT(MeanTeacher):
     """Uncertainty-aware mean teacher (Yu et al. 2019): the consistency is masked to voxels whose
-    teacher entropy (T=8 noisy passes) is below a threshold ramped from 0.75 to 1.0 of ln 2."""
+    teacher entropy (T=8 noisy passes) is below a threshold ramped from 0.75 to 1.0 of ln 2.
+
+    UA-MT runs its 8 passes as 4 passes of a duplicated batch of 4; we run 8 passes of the
+    unlabeled batch (2), so the teacher's train-mode BatchNorm statistics differ slightly.
+    """
 
     name = "ua_mt"
     passes = 8
@@ -247,19 +269,22 @@ class UAMT(MeanTeacher):
         return torch.sum(mask * (student_prob - target) ** 2) / (torch.sum(mask) + 1e-16)
 
 
-class DTC(Method):
-    """Dual-task consistency (Luo et al. 2021): ONE V-Net with both heads; L_seg + 0.3 * L2 to the
-    normalised SDF on labeled scans, plus 0.1 * ramp * C (Eq. 4's consistency) on every sample."""
+class DTC(Baseline):
+    """Dual-task consistency (Luo et al. 2021) as its LA code runs: ONE V-Net with both heads;
+    soft Dice on the segmentation (their BCE term is computed but not used) + 0.3 * L2 to the
+    normalised SDF on labeled scans, plus 1.0 * ramp(t // 150, 40) * C (Eq. 4's consistency) on
+    every sample (their ``--consistency_weight 0.1`` argument is never read; ``consistency`` = 1.0
+    is)."""
 
     name = "dtc"
     roles = ("dual",)
     sdf_weight = 0.3
-    consistency_max = 0.1
+    consistency_max = 1.0
 
-    def loss(self, nets, batch, iteration, cfg):
+    def baseline_loss(self, nets, batch, iteration, cfg):
         n = batch.n_labeled
         seg_logits, sdf = nets["dual"](batch.image)
-        l_seg = seg_loss(seg_logits[:n], batch.label)
+        l_seg = soft_dice_loss(torch.sigmoid(seg_logits[:n].float()), batch.label)
         l_dis = dis_loss(sdf[:n], sdf_target(batch.label), "l2")
         con = cross_task_consistency(seg_logits, sdf, cfg.k)
         lam = self.consistency_max * sigmoid_rampup(iteration // cfg.rampup_step, cfg.rampup_steps)

@@ -52,6 +52,11 @@ def training_cases(cfg: TrainConfig, method: Method) -> tuple[list[Case], list[C
     labeled = load_cases(root, split.labeled, cfg.grid, with_label=True)
     unlabeled = []
     if method.uses_unlabeled and cfg.unlabeled_bs:
+        if not split.unlabeled:
+            raise ValueError(
+                f"method '{cfg.method}' needs unlabeled scans, but the {cfg.split} split with "
+                f"labeled_count={cfg.labeled_count} leaves none"
+            )
         unlabeled = load_cases(root, split.unlabeled, cfg.grid, with_label=False)
     info = {"data_root": str(root), "real_data": is_real, **split.summary()}
     return labeled, unlabeled, info
@@ -113,7 +118,7 @@ def _checkpoint(nets, opt, iteration: int, elapsed: float, commit: str) -> dict:
     }
 
 
-def _restore(ckpt: dict, nets, opt) -> tuple[int, float]:
+def _restore(ckpt: dict, nets, opt) -> tuple[int, float, str]:
     for k, v in nets.items():
         v.load_state_dict(ckpt["nets"][k])
     opt.load_state_dict(ckpt["optimizer"])
@@ -184,6 +189,9 @@ def _train(cfg, out: Path, stop_after, progress, on_log) -> Path:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device = pick_device(cfg.device)
+    if device.type == "cuda":  # as the official code: reproducible cuDNN kernels
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
     method, nets, opt = build(cfg, device)
     labeled, unlabeled, data_info = training_cases(cfg, method)
 

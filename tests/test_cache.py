@@ -12,7 +12,8 @@ def test_resampling_keeps_labels_binary_and_scales_spacing():
     case = resample(Case("c", rng.normal(size=label.shape).astype(np.float32), label), 0.5)
     assert case.image.shape == case.label.shape == (10, 8, 6)
     assert set(np.unique(case.label).tolist()) <= {0, 1}
-    assert case.spacing == pytest.approx((1.25, 1.25, 1.25))
+    # corner-aligned zoom: spacing * (n - 1) / (m - 1)
+    assert case.spacing == pytest.approx((0.625 * 19 / 9, 0.625 * 15 / 7, 0.625 * 11 / 5))
     with pytest.raises(ValueError, match="grid"):
         resample(case, 1.5)
 

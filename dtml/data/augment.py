@@ -2,6 +2,12 @@
 
 Every random choice comes from the ``rng`` passed in, so an augmentation is reproducible from its
 seed whatever process or worker computes it.
+
+Two small differences from the official ``RandomCrop`` (documented; results in ``results/`` used
+this version): the crop start is drawn from [0, size - patch] inclusive (theirs excludes the last
+start), and only axes no longer than the patch are padded (theirs pads every axis by
+max((patch - size)//2 + 3, 0) as soon as one axis is short, adding 1-2 voxels to axes that are
+up to 5 voxels longer than the patch).
 """
 
 from __future__ import annotations

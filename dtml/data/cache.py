@@ -18,6 +18,8 @@ from scipy import ndimage
 from dtml.data.case import Case
 from dtml.data.la import case_path, read_case
 
+RESAMPLER_VERSION = 2  # bump when resampling changes: cached volumes are then rebuilt
+
 
 def default_cache_dir() -> Path:
     """``$DTML_CACHE`` or ``~/.cache/dtml`` (never inside the read-only data folder)."""
@@ -39,7 +41,12 @@ def resample(case: Case, grid: float) -> Case:
         label = (ndimage.zoom(case.label.astype(np.float32), factors, order=1) >= 0.5).astype(
             np.uint8
         )
-    spacing = tuple(float(s / f) for s, f in zip(case.spacing, factors, strict=True))
+    # ndimage.zoom maps corner voxel centres onto corner voxel centres, so the new spacing is
+    # s * (n - 1) / (m - 1), not s / factor
+    spacing = tuple(
+        float(s * (n - 1) / max(m - 1, 1))
+        for s, n, m in zip(case.spacing, shape, new_shape, strict=True)
+    )
     return Case(case.case_id, image, label, spacing)
 
 
@@ -48,7 +55,7 @@ def _cache_file(
 ) -> Path:
     src = case_path(root, case_id).resolve()
     stat = src.stat()
-    key = f"{src}|{stat.st_size}|{stat.st_mtime_ns}|{grid}|{with_label}"
+    key = f"{RESAMPLER_VERSION}|{src}|{stat.st_size}|{stat.st_mtime_ns}|{grid}|{with_label}"
     digest = hashlib.sha1(key.encode()).hexdigest()[:12]
     return cache_dir / f"grid{grid:g}" / f"{case_id}_{'' if with_label else 'image_'}{digest}.npz"
 

@@ -3,6 +3,11 @@
 The labeled stream is a fresh permutation every "epoch" (one pass over the labeled cases); the
 unlabeled stream is an endless chain of permutations. Both are pure functions of (seed, iteration),
 so a resumed run draws exactly the batches an uninterrupted run would have drawn.
+
+Difference from the official sampler (documented, not yet changed because in-flight runs depend on
+it): PyTorch re-creates the official "eternal" unlabeled iterator every epoch, so each 8-iteration
+epoch draws 16 scans from the head of a fresh permutation; ours chains whole permutations, so every
+unlabeled scan is seen once per 64/2 = 32 iterations. Both draw without replacement.
 """
 
 from __future__ import annotations
