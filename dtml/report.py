@@ -10,10 +10,13 @@ Aggregation (every number says over what it was taken):
   for one seed (undefined, not 0);
 * over cases: the mean and sample std of every (seed, case) value pooled together.
 
-Dice and Jaccard are in %, ASD and 95HD in voxels of the grid the run used AND in mm. The paper's
-distances are voxels of the 0.625 mm LA grid (Sec. 4.1), so the differences (ours - paper) of
-distances are taken in mm; in voxels only when our grid is the paper's. A table never mixes
-settings (profile, data, grid, split, fidelity, schedule...): :func:`table` raises instead.
+Dice and Jaccard are in %, ASD and 95HD in voxels of the grid the metrics were computed on
+(``dtml.evaluate`` scores against the original labels: the data's own grid, LA 0.625 mm, whatever
+grid the run trained on) AND in mm. The paper's distances are voxels of the 0.625 mm LA grid
+(Sec. 4.1): differences (ours - paper) of distances are always given in mm, and in voxels only when
+our evaluation voxels are the paper's. The coarse-grid metrics ``dtml.evaluate`` keeps as a
+secondary column (``*_grid``) are carried as ``*_run_grid`` columns (CSV/JSON only). A table never
+mixes settings (profile, data, grid, split, fidelity, schedule...): :func:`table` raises instead.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ from dtml.metrics import paired_ttest
 
 PAPER_SPACING_MM = 0.625  # the LA release's isotropic voxel (Sec. 4.1): the paper's "voxel"
 CASE_COLUMNS = ("dice", "jaccard", "asd", "hd95", "asd_mm", "hd95_mm")
+# optional: the same metrics against the label resampled to the run's grid (secondary)
+GRID_COLUMNS = ("dice_grid", "jaccard_grid", "asd_grid", "hd95_grid")
 # Config fields that differ between the rows of one table; every other field defines the setting.
 ROW_FIELDS = frozenset({"method", "seed", "md_loss", "labeled_count", "unlabeled_bs"})
 # Paths, cadence and thread counts change neither the weights nor the evaluation.
@@ -102,10 +107,12 @@ def find_runs(root: str | Path) -> list[Path]:
     return sorted(p for p in root.iterdir() if (p / "config.yaml").is_file())
 
 
-def _eval_folder(run: Path, config: Mapping[str, Any], split: str | None, mode: str | None):
+def _eval_folder(
+    run: Path, config: Mapping[str, Any], split: str | None, mode: str | None, lcc: bool
+) -> Path:
     split = split or ("dev" if config.get("split") == "dev" else "test")
     mode = mode or get_method(str(config["method"])).default_mode()
-    return run / f"eval-{split}-{mode}"
+    return run / f"eval-{split}-{mode}{'' if lcc else '-nolcc'}"
 
 
 def _read_cases(path: Path) -> tuple[dict[str, Any], ...]:
@@ -114,16 +121,21 @@ def _read_cases(path: Path) -> tuple[dict[str, Any], ...]:
         missing = [c for c in ("case", *CASE_COLUMNS) if c not in (reader.fieldnames or [])]
         if missing:
             raise ValueError(f"{path}: missing columns {missing}")
-        rows = tuple({"case": r["case"], **{c: float(r[c]) for c in CASE_COLUMNS}} for r in reader)
+        extra = [c for c in GRID_COLUMNS if c in (reader.fieldnames or [])]
+        rows = tuple(
+            {"case": r["case"], **{c: float(r[c]) for c in (*CASE_COLUMNS, *extra)}} for r in reader
+        )
     if not rows:
         raise ValueError(f"{path}: no cases")
     return rows
 
 
-def read_run(run: str | Path, split: str | None = None, mode: str | None = None) -> RunRecord:
-    """One run folder (live or exported). ``split``/``mode`` pick the evaluation: by default the
-    split the run was trained for (``dev`` or ``test``) and the method's own output (M_s for DTML,
-    as the official test script)."""
+def read_run(
+    run: str | Path, split: str | None = None, mode: str | None = None, lcc: bool = True
+) -> RunRecord:
+    """One run folder (live or exported). ``split``/``mode``/``lcc`` pick the evaluation: by
+    default the split the run was trained for (``dev`` or ``test``), the method's own output (M_s
+    for DTML, as the official test script) and the largest-component post-processing."""
     run = Path(run)
     config_path = run / "config.yaml"
     if not config_path.is_file():
@@ -133,7 +145,7 @@ def read_run(run: str | Path, split: str | None = None, mode: str | None = None)
         raise ValueError(f"{config_path}: not a dtml run config (needs 'method' and 'seed')")
     train_path = run / "train_summary.json"
     train = json.loads(train_path.read_text()) if train_path.is_file() else None
-    folder = _eval_folder(run, config, split, mode)
+    folder = _eval_folder(run, config, split, mode, lcc)
     summary, cases = None, ()
     if (folder / "summary.json").is_file():
         summary = json.loads((folder / "summary.json").read_text())
@@ -144,10 +156,13 @@ def read_run(run: str | Path, split: str | None = None, mode: str | None = None)
 
 
 def collect(
-    run_dirs: Iterable[str | Path], split: str | None = None, mode: str | None = None
+    run_dirs: Iterable[str | Path],
+    split: str | None = None,
+    mode: str | None = None,
+    lcc: bool = True,
 ) -> list[RunRecord]:
     """Records of the given run folders (see :func:`read_run`), in the order given."""
-    return [read_run(r, split, mode) for r in run_dirs]
+    return [read_run(r, split, mode, lcc) for r in run_dirs]
 
 
 def committed_records(results_dir: str | Path) -> list[RunRecord]:
@@ -155,12 +170,14 @@ def committed_records(results_dir: str | Path) -> list[RunRecord]:
     return collect(find_runs(Path(results_dir) / "runs"))
 
 
-def export_runs(run_dirs: Iterable[str | Path], dest: str | Path) -> list[Path]:
+def export_runs(
+    run_dirs: Iterable[str | Path], dest: str | Path, profile: str | None = None
+) -> list[Path]:
     """Copy the small provenance files of each FINISHED run into ``dest/<run-name>/``.
 
     Copies ``config.yaml``, ``train_summary.json``, ``log.csv`` and every ``eval-*/summary.json``
-    and ``eval-*/cases.csv``; never checkpoints. Unfinished runs (no ``train_summary.json``) are
-    skipped. Returns the folders written.
+    and ``eval-*/cases.csv``; never checkpoints. Unfinished runs (no ``train_summary.json``) and,
+    when ``profile`` is given, runs of other profiles are skipped. Returns the folders written.
     """
     dest = Path(dest)
     written = []
@@ -168,6 +185,8 @@ def export_runs(run_dirs: Iterable[str | Path], dest: str | Path) -> list[Path]:
         if not (run / "config.yaml").is_file():
             raise ValueError(f"{run}: not a run folder (no config.yaml)")
         if not (run / "train_summary.json").is_file():
+            continue
+        if profile is not None and read_run(run).profile != profile:
             continue
         target = dest / run.name
         target.mkdir(parents=True, exist_ok=True)
@@ -198,7 +217,15 @@ def setting(record: RunRecord) -> dict[str, Any]:
     }
     out["real_data"] = record.real_data
     out["eval_split"] = record.eval.get("split") if record.eval else None
+    out["eval_scored_on"] = _scored_on(record.eval)
     return out
+
+
+def _scored_on(summary: Mapping[str, Any] | None) -> str | None:
+    """Older evaluations scored against labels resampled to the run's grid: not comparable."""
+    if summary is None:
+        return None
+    return "original labels" if "original_spacing_mm" in summary else "run-grid labels"
 
 
 def setting_id(record: RunRecord) -> str:
@@ -222,11 +249,22 @@ def check_same_setting(records: Sequence[RunRecord]) -> None:
             )
 
 
-def _spacing(records: Sequence[RunRecord]) -> list[float] | None:
-    spacings = [r.eval["spacing_mm"] for r in records if r.eval and r.eval.get("spacing_mm")]
+def _spacing(records: Sequence[RunRecord], key: str = "original_spacing_mm") -> list[float] | None:
+    """Mean voxel spacing ``key`` over the records (default: the grid the metrics were computed
+    on). Evaluations older than scoring at the original resolution wrote ``spacing_mm`` instead:
+    the run's grid, which both metrics and training then used."""
+    spacings = []
+    for r in records:
+        value = (r.eval or {}).get(key) or (r.eval or {}).get("spacing_mm")
+        if value:
+            spacings.append(value)
     if not spacings:
         return None
     return [round(float(s), 3) for s in np.mean(np.asarray(spacings, dtype=float), axis=0)]
+
+
+def _fmt_spacing(spacing: Sequence[float] | None) -> str:
+    return "x".join(f"{s:g}" for s in spacing) if spacing else "?"
 
 
 def describe_setting(records: Sequence[RunRecord]) -> str:
@@ -238,10 +276,11 @@ def describe_setting(records: Sequence[RunRecord]) -> str:
     rec = _reference(evaluated)
     c, t = rec.config, rec.train or {}
     data = {True: "real LA data", False: "synthetic phantom", None: "unknown data"}[rec.real_data]
-    spacing = _spacing(evaluated)
-    sp = "x".join(f"{s:g}" for s in spacing) if spacing else "?"
+    scored = _fmt_spacing(_spacing(evaluated))
+    trained = _fmt_spacing(_spacing(evaluated, "run_grid_spacing_mm"))
     return (
-        f"{rec.profile} profile, {data}, grid {c.get('grid')} ({sp} mm voxels), "
+        f"{rec.profile} profile, {data}, trained on grid {c.get('grid')} ({trained} mm voxels), "
+        f"scored on {scored} mm voxels, "
         f"{c.get('split')} split ({t.get('labeled', '?')} labeled / {t.get('unlabeled', '?')} "
         f"unlabeled / {t.get('val', '?')} validation), evaluated on '{rec.eval['split']}' "
         f"({len(rec.cases)} cases), {c.get('fidelity')} fidelity, {c.get('iterations')} "
@@ -377,12 +416,12 @@ def _provenance_columns(found: Sequence[RunRecord]) -> dict[str, Any]:
     first = found[0]
     commits = sorted({r.train.get("commit", "?") for r in found if r.train})
     hardware = sorted({r.train.get("hardware", "?") for r in found if r.train})
-    spacing = _spacing(found)
     return {
         "profile": first.profile,
         "real_data": first.real_data,
         "grid": first.config.get("grid"),
-        "spacing_mm": "x".join(f"{s:g}" for s in spacing) if spacing else None,
+        "run_grid_spacing_mm": _fmt_spacing(_spacing(found, "run_grid_spacing_mm")),
+        "eval_spacing_mm": _fmt_spacing(_spacing(found)),
         "split": first.config.get("split"),
         "eval_split": first.eval["split"],
         "mode": first.eval.get("mode"),
@@ -450,6 +489,13 @@ def table(
                 result[f"{key}_{stat}"] = value
             if paper:
                 result[f"paper_{key}"] = values[key]
+        for column in GRID_COLUMNS:
+            if found and all(column in c for r in found for c in r.cases):
+                scale = 100.0 if column in ("dice_grid", "jaccard_grid") else 1.0
+                stats = aggregate(found, column, scale)
+                key = column.replace("_grid", "_run_grid")
+                result[f"{key}_seeds_mean"] = stats["seeds_mean"]
+                result[f"{key}_seeds_std"] = stats["seeds_std"]
         if paper:
             spacing = _spacing(found) if found else None
             same_grid = spacing is not None and all(
@@ -477,7 +523,10 @@ def provenance(records: Iterable[RunRecord]) -> dict[str, Any]:
         "real_data": evaluated[0].real_data,
         "data_root": sorted({str(r.train.get("data_root")) for r in evaluated}),
         "grid": evaluated[0].config.get("grid"),
-        "spacing_mm": _spacing(evaluated),
+        "run_grid_spacing_mm": _spacing(evaluated, "run_grid_spacing_mm"),
+        "eval_spacing_mm": _spacing(evaluated),
+        # evaluations before ff6636e scored against labels resampled to the run's grid
+        "scored_on_original_labels": all("original_spacing_mm" in r.eval for r in evaluated),
         "split": evaluated[0].config.get("split"),
         "split_sizes": {
             k: _reference(evaluated).train.get(k) for k in ("labeled", "unlabeled", "val", "test")
@@ -595,11 +644,23 @@ def caveats(prov: Mapping[str, Any]) -> list[str]:
             f"train.list), not the paper's 20 test scans; the split leaves "
             f"{sizes.get('unlabeled')} unlabeled scans for the semi-supervised methods (paper: 64)."
         )
-    grid = prov.get("grid")
+    grid, spacing = prov.get("grid"), prov.get("eval_spacing_mm")
     if grid is not None and grid != 1.0:
+        if prov.get("scored_on_original_labels"):
+            how = (
+                "its probabilities were upsampled to the data's grid and scored against the "
+                "original labels"
+            )
+        else:
+            how = (
+                "it was scored against labels resampled to that grid (an older evaluation), "
+                "which is optimistic by up to ~3 Dice points on LA"
+            )
+        out.append(f"Trained and predicted on grid {grid} (coarser than the data); {how}.")
+    if spacing and not all(math.isclose(s, PAPER_SPACING_MM, rel_tol=0.01) for s in spacing):
         out.append(
-            f"Grid {grid}: distances in voxels are voxels of this coarser grid; compare them with "
-            f"the paper's (0.625 mm voxels) only in mm."
+            f"Distances in voxels are {_fmt_spacing(spacing)} mm voxels, not the paper's 0.625 mm: "
+            "compare them with the paper only in mm."
         )
     if len(prov.get("seeds", [])) < 3:
         out.append(

@@ -34,9 +34,15 @@ def make_run(
     spacing: float = 1.25,
     finished: bool = True,
     evaluated: bool = True,
+    old_eval: bool = False,
     **overrides,
 ) -> Path:
-    """A run folder as train() + evaluate_run() leave it; asd = 2 x (1 - dice) voxels, hd95 = 3 x asd."""
+    """A run folder as train() + evaluate_run() leave it; asd = 2 x (1 - dice) voxels, hd95 = 3 x asd.
+
+    ``spacing``: the voxels the metrics are computed on (the data's original grid); the run-grid
+    metrics (``*_grid``) get dice - 0.1. ``old_eval``: the format before scoring at the original
+    resolution (``spacing_mm``, no ``*_grid`` columns).
+    """
     cfg = load_profile(profile, method=method, seed=seed, **overrides)
     if not get_method(method).uses_unlabeled:
         cfg = cfg.replace(unlabeled_bs=0)
@@ -81,17 +87,19 @@ def make_run(
     rows = []
     for case, d in values.items():
         asd = 2.0 * (1.0 - d)
-        rows.append(
-            {
-                "case": case,
-                "dice": d,
-                "jaccard": d / (2.0 - d),
-                "asd": asd,
-                "hd95": 3.0 * asd,
-                "asd_mm": spacing * asd,
-                "hd95_mm": spacing * 3.0 * asd,
-            }
-        )
+        row = {
+            "case": case,
+            "dice": d,
+            "jaccard": d / (2.0 - d),
+            "asd": asd,
+            "hd95": 3.0 * asd,
+            "asd_mm": spacing * asd,
+            "hd95_mm": spacing * 3.0 * asd,
+        }
+        if not old_eval:
+            grid = {"dice": d - 0.1, "jaccard": 0.5, "asd": asd / 2, "hd95": 1.5 * asd}
+            row.update({f"{k}_grid": v for k, v in grid.items()})
+        rows.append(row)
     with (out / "cases.csv").open("w", newline="") as f:
         w = csv.DictWriter(f, list(rows[0]))
         w.writeheader()
@@ -103,17 +111,27 @@ def make_run(
         "profile": profile,
         "seed": seed,
         "mode": mode,
+        "lcc": True,
         "split": "dev",
         "n_cases": len(rows),
         "grid": cfg.grid,
-        "spacing_mm": [spacing] * 3,
-        "real_data": True,
         "metrics_voxel": {},
         "metrics_mm": {},
+        "metrics_run_grid": {},
+        "original_spacing_mm": [spacing] * 3,
+        "run_grid_spacing_mm": [spacing / cfg.grid] * 3,
+        "window": list(cfg.window),
+        "stride": list(cfg.eval_stride),
+        "data_root": "/data/LA",
+        "real_data": True,
         "eval_seconds": 1.0,
         "hardware": "test cpu (1 threads)",
         "commit": "abc1234",
     }
+    if old_eval:
+        for key in ("original_spacing_mm", "run_grid_spacing_mm", "metrics_run_grid", "lcc"):
+            del eval_summary[key]
+        eval_summary["spacing_mm"] = [spacing] * 3
     (out / "summary.json").write_text(json.dumps(eval_summary))
     return run
 
@@ -175,6 +193,10 @@ def test_export_copies_only_small_files_and_reads_back_identically(tmp_path):
     assert exported == live_records  # equal records; only `path` differs
     assert exported[0].path != live_records[0].path
     assert report.committed_records(tmp_path / "nothing-here") == []
+    ci_only = report.export_runs(
+        [*runs, make_run(live, "dtml", 3, [0.5, 0.5], profile="cpu")], tmp_path / "ci", "ci"
+    )
+    assert [p.name for p in ci_only] == [runs[0].name, runs[1].name]
 
 
 # --- aggregation ---------------------------------------------------------------------------------
@@ -295,7 +317,7 @@ def test_mixing_settings_raises_and_groups_separate_them(tmp_path):
         report.table(2, [records[0], records[2]])
     groups = report.group_by_setting(records)
     assert sorted(len(g) for g in groups.values()) == [1, 1, 1]
-    assert any(key.startswith("cpu profile, real LA data, grid 0.5") for key in groups)
+    assert any(key.startswith("cpu profile, real LA data, trained on grid 0.5") for key in groups)
     for group in groups.values():
         report.table(2, group)  # one setting each: fine
 
@@ -416,3 +438,38 @@ def test_paired_test_text_reports_t_p_n_and_its_limits(tmp_path):
     assert "+11.67 Dice points" in text and "n = 3 cases" in text and "t = 2.65" in text
     assert "means nothing" in text  # ci profile
     assert "not run, no test" in report.paired_test_text(result, "DTML (labeled only)", "M_d only")
+
+
+def test_run_grid_metrics_are_secondary_and_old_evaluations_still_read(tmp_path):
+    run = make_run(tmp_path / "new", "supervised", 1, [0.8, 0.6])
+    row = by_label(report.table(2, report.collect([run])))["M_s only"]
+    assert row["dice_run_grid_seeds_mean"] == pytest.approx(60.0)  # dice - 0.1, in %
+    assert row["asd_run_grid_seeds_mean"] == pytest.approx(0.3)
+    assert row["eval_spacing_mm"] == "1.25x1.25x1.25"
+    assert row["run_grid_spacing_mm"] == "2.5x2.5x2.5"  # 1.25 mm / grid 0.5
+    assert "Dice % (seeds)" in report.to_markdown([row]) and "run_grid" not in report.to_markdown(
+        [row]
+    )
+    old = make_run(tmp_path / "old", "supervised", 1, [0.8, 0.6], spacing=0.625, old_eval=True)
+    row = by_label(report.table(2, report.collect([old])))["M_s only"]
+    assert row["dice_seeds_mean"] == pytest.approx(70.0)
+    assert "dice_run_grid_seeds_mean" not in row
+    assert row["diff_asd_vox"] == pytest.approx(0.6 - 3.51)  # scored on 0.625 mm voxels
+    old_notes = " ".join(report.caveats(report.provenance(report.collect([old]))))
+    new_notes = " ".join(report.caveats(report.provenance(report.collect([run]))))
+    assert "resampled to that grid" in old_notes and "original labels" not in old_notes
+    assert "scored against the original labels" in new_notes
+    with pytest.raises(ValueError, match="eval_scored_on: 'original labels' vs 'run-grid labels'"):
+        report.table(
+            2,
+            report.collect(
+                [run, make_run(tmp_path / "o2", "sdf_only", 1, [0.5, 0.5], old_eval=True)]
+            ),
+        )
+
+
+def test_collect_picks_the_requested_evaluation(tmp_path):
+    run = make_run(tmp_path, "dtml", 1, [0.8, 0.6])
+    assert report.collect([run])[0].eval["mode"] == "seg"  # M_s, as the official test script
+    assert report.collect([run], mode="ensemble")[0].eval is None
+    assert report.collect([run], lcc=False)[0].eval is None  # eval-dev-seg-nolcc not there
