@@ -72,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("rest", nargs=argparse.REMAINDER)
     n.set_defaults(func=_notebooks)
 
+    sub.add_parser("publish", help="export finished runs + tables to results/ (see dtml.publish)")
     b = sub.add_parser("bench", help="benchmarks: train-step | inference | sdf")
     b.add_argument("rest", nargs=argparse.REMAINDER)
     b.set_defaults(func=_bench)
@@ -84,6 +85,11 @@ def main(argv: list[str] | None = None) -> None:
     if argv and argv[0] in ("notebooks", "bench"):
         args = argparse.Namespace(rest=argv[1:])
         (_notebooks if argv[0] == "notebooks" else _bench)(args)
+        return
+    if argv and argv[0] == "publish":
+        from dtml.publish import main as publish_main
+
+        publish_main(argv[1:])
         return
     args = build_parser().parse_args(argv)
     args.func(args)

@@ -139,6 +139,19 @@ def _kernel_manager(kernel_dirs: Path):
     return AsyncKernelManager(kernel_name=DEFAULT_KERNEL, kernel_spec_manager=specs)
 
 
+def _shutdown(km) -> None:
+    """Stop a kernel we started: nbclient leaves a kernel manager it did not create running."""
+    if km is None:
+        return
+    from jupyter_core.utils import run_sync
+
+    try:
+        if run_sync(km.is_alive)():
+            run_sync(km.shutdown_kernel)(now=True)
+    except RuntimeError:  # no kernel was ever started
+        pass
+
+
 def _failure_message(notebook: str, error: Exception) -> str:
     from papermill.exceptions import PapermillExecutionError
 
@@ -209,6 +222,8 @@ def run_notebooks(
                 seconds = round(time.perf_counter() - start, 2)
                 record({**entry, "seconds": seconds, "status": "failed", "error": message})
                 raise NotebookExecutionError(f"{message} (executed copy: {target})") from error
+            finally:
+                _shutdown(engine_kwargs.get("km"))
             record({**entry, "seconds": round(time.perf_counter() - start, 2), "status": "ok"})
             executed.append(target)
     return executed

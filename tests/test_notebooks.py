@@ -14,8 +14,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from jupyter_core.utils import run_sync
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+import dtml.notebooks as notebooks_module
 from dtml.notebooks import (
     NotebookExecutionError,
     default_repo_root,
@@ -136,8 +138,15 @@ def test_runner_injects_parameters_uses_this_python_and_names_failures(
     argv = ["/nonexistent/python", "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     (decoy / "kernel.json").write_text(json.dumps({"argv": argv, "language": "python"}))
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    managers = []
+    make_km = notebooks_module._kernel_manager
+    monkeypatch.setattr(
+        notebooks_module, "_kernel_manager", lambda d: managers.append(make_km(d)) or managers[-1]
+    )
     out = tmp_path / "executed"
     paths = run_notebooks(["01"], profile="toy", out_dir=out, repo_root=toy_repo)
+    # every kernel the runner started is shut down again (nbclient leaves a passed-in km running)
+    assert managers and not any(run_sync(km.is_alive)() for km in managers)
     assert paths == [out / "01_ok.ipynb"] and paths[0].is_file()
     record = json.loads((toy_repo / "notebooks" / "record.json").read_text())
     assert record == {
@@ -154,6 +163,7 @@ def test_runner_injects_parameters_uses_this_python_and_names_failures(
     summary = json.loads((out / "summary.json").read_text())
     assert [e["status"] for e in summary["notebooks"]] == ["ok", "failed"]
     assert "boom" in summary["notebooks"][1]["error"]
+    assert not any(run_sync(km.is_alive)() for km in managers)
 
 
 # --- every committed notebook, executed with the CI profile --------------------------------------
