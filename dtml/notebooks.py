@@ -30,6 +30,7 @@ import yaml
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 DEFAULT_KERNEL = "python3"
 SHARED_KEY = "_all"
+CELL_TIMEOUT_S = 1800
 
 
 class NotebookExecutionError(RuntimeError):
@@ -215,6 +216,7 @@ def run_notebooks(
                     kernel_name=kernel_name or DEFAULT_KERNEL,
                     cwd=str(notebooks_dir),
                     progress_bar=False,
+                    execution_timeout=CELL_TIMEOUT_S,  # a hung cell fails instead of stalling CI
                     **engine_kwargs,
                 )
             except Exception as error:

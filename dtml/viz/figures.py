@@ -408,7 +408,8 @@ def case_viewer(
     papermill without waiting for input.
     """
     import ipywidgets as widgets
-    from IPython.display import display
+
+    from dtml.viz.widgets import figure_png
 
     if not case_ids:
         raise ValueError("dtml.viz.figures: `case_ids` is empty")
@@ -427,16 +428,14 @@ def case_viewer(
     z_box = widgets.IntSlider(
         value=depth // 2, min=0, max=depth - 1, description="z", continuous_update=False
     )
-    out = widgets.Output()
+    out = widgets.Image(format="png")  # not Output + clear_output: see dtml.viz.widgets
 
     def draw(*_) -> None:
         data = get(case_box.value)
         fig = plot_viewer_slice(
             data, int(z_box.value), contours, panels, signed, f"{case_box.value}, z = {z_box.value}"
         )
-        with out:
-            out.clear_output(wait=True)
-            display(fig)
+        out.value = figure_png(fig)
 
     def new_case(change) -> None:
         depth = int(np.shape(get(change["new"])["image"])[2])

@@ -13,6 +13,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from dtml.sdf import OFFICIAL_K, sdf_to_mask, sdf_to_mask_derivative
+from dtml.viz.widgets import figure_png
 
 SIGNED_CMAP = "RdBu"  # red (negative) inside, blue (positive) outside, white at the boundary
 
@@ -252,8 +253,9 @@ def plot_k_slice(
 def k_slider(z: np.ndarray, mask: np.ndarray, k_min: float = 1.0, k_max: float = 5000.0):
     """An ipywidgets slider over log10(k) that redraws :func:`plot_k_slice` (drag it in Jupyter).
 
-    Returns the ``ipywidgets.interactive`` widget (display it). It draws once when built, so it
-    also renders under papermill; the static figures of the notebook do not depend on it.
+    Returns the widget (display it): the slider and a PNG of the figure (see
+    ``dtml.viz.widgets`` for why not ``interactive``). It draws once when built, so it also renders
+    under papermill; the static figures of the notebook do not depend on it.
     """
     import ipywidgets
 
@@ -269,4 +271,11 @@ def k_slider(z: np.ndarray, mask: np.ndarray, k_min: float = 1.0, k_max: float =
         description="k",
         continuous_update=False,
     )
-    return ipywidgets.interactive(lambda k: plot_k_slice(z, mask, k), k=slider)
+    picture = ipywidgets.Image(format="png")
+
+    def redraw(_=None) -> None:
+        picture.value = figure_png(plot_k_slice(z, mask, slider.value))
+
+    slider.observe(redraw, names="value")
+    redraw()
+    return ipywidgets.VBox([slider, picture])
