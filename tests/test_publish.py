@@ -1,0 +1,20 @@
+import json
+
+from test_report import make_run
+
+from dtml.publish import publish
+
+
+def test_publish_exports_small_files_and_writes_tables(tmp_path):
+    runs = tmp_path / "runs"
+    make_run(runs, "supervised", 1, [0.8, 0.9], profile="cpu")
+    make_run(runs, "dtml", 1, [0.85, 0.85], profile="cpu")
+    make_run(runs, "dtml", 1, [0.1, 0.1], profile="ci")  # another profile: not exported
+    out = tmp_path / "results"
+    written = publish(runs, "cpu", out)
+    exported = sorted(p.name for p in (out / "runs").iterdir())
+    assert len(exported) == 2 and all(not p.name.endswith(".pt") for p in out.rglob("*"))
+    table3 = json.loads((out / "table3.json").read_text())
+    dtml = next(r for r in table3["rows"] if r["label"] == "DTML")
+    assert abs(dtml["dice_seeds_mean"] - 85.0) < 1e-9
+    assert (out / "README.md") in written and "not run" in (out / "README.md").read_text()
