@@ -26,7 +26,14 @@ def _evaluate(args: argparse.Namespace) -> None:
     from dtml.evaluate import evaluate_run
 
     summary = evaluate_run(
-        args.run, args.data, args.split, args.mode, args.device, not args.no_lcc, args.force
+        args.run,
+        args.data,
+        args.split,
+        args.mode,
+        args.device,
+        not args.no_lcc,
+        args.force,
+        args.save_nifti,
     )
     print(json.dumps(summary))
 
@@ -66,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--device", default="cpu")
     e.add_argument("--no-lcc", action="store_true")
     e.add_argument("--force", action="store_true")
+    e.add_argument("--save-nifti", metavar="DIR", help="also write prediction + probability NIfTIs")
     e.set_defaults(func=_evaluate)
 
     n = sub.add_parser("notebooks", help="execute the notebooks with papermill")

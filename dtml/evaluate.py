@@ -24,7 +24,7 @@ from dtml.data.cache import load_case
 from dtml.data.la import read_list
 from dtml.data.paths import data_root_or_phantom
 from dtml.data.splits import make_split
-from dtml.infer import postprocess, predict_case
+from dtml.infer import postprocess, predict_case, save_nifti
 from dtml.metrics import case_metrics, summarize
 from dtml.runs import git_commit, hardware
 from dtml.train import load_trained
@@ -67,14 +67,20 @@ def evaluate_run(
     device: str = "cpu",
     lcc: bool = True,
     force: bool = False,
+    save_nifti_to: str | Path | None = None,
 ) -> dict:
-    """Metrics of a finished run on ``split``; cached in the run folder unless ``force``."""
+    """Metrics of a finished run on ``split``; cached in the run folder unless ``force``.
+
+    ``save_nifti_to``: also write each case's label map and probability map (original grid,
+    spacing in the affine) as ``<case>_pred.nii.gz`` / ``<case>_prob.nii.gz`` there (forces a
+    re-evaluation, since the cached summary holds no maps).
+    """
     run = Path(run)
     cfg, method, nets = load_trained(run, device)
     mode = mode or method.default_mode()
     root, is_real = data_root_or_phantom(data if data is not None else cfg.data)
     out = run / f"eval-{split}-{mode}{'' if lcc else '-nolcc'}"
-    if (out / "summary.json").is_file() and not force:
+    if (out / "summary.json").is_file() and not force and save_nifti_to is None:
         summary = json.loads((out / "summary.json").read_text())
         if summary.get("data_root") == str(root):
             return summary
@@ -94,7 +100,12 @@ def evaluate_run(
             device=device,
             autocast_dtype=autocast,
         )
-        pred = postprocess(upsample(prob, full.label.shape), 0.5, lcc=lcc)
+        prob_full = upsample(prob, full.label.shape)
+        pred = postprocess(prob_full, 0.5, lcc=lcc)
+        if save_nifti_to is not None:
+            Path(save_nifti_to).mkdir(parents=True, exist_ok=True)
+            save_nifti(Path(save_nifti_to) / f"{case_id}_pred.nii.gz", pred, full.spacing)
+            save_nifti(Path(save_nifti_to) / f"{case_id}_prob.nii.gz", prob_full, full.spacing)
         vox = case_metrics(pred, full.label).as_dict()
         mm = case_metrics(pred, full.label, spacing=full.spacing).as_dict()
         grid = case_metrics(postprocess(prob, 0.5, lcc=lcc), coarse.label).as_dict()

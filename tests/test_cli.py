@@ -25,8 +25,10 @@ def test_train_then_evaluate_from_the_command_line(tiny_root, tmp_path, capsys):
         ]
     )
     run = capsys.readouterr().out.strip().splitlines()[-1]
-    main(["evaluate", run, "--data", tiny_root])
+    nifti = tmp_path / "nifti"
+    main(["evaluate", run, "--data", tiny_root, "--save-nifti", str(nifti)])
     summary = json.loads(capsys.readouterr().out)
+    assert len(list(nifti.glob("*_pred.nii.gz"))) == len(list(nifti.glob("*_prob.nii.gz"))) == 2
     assert summary["n_cases"] == 2 and summary["method"] == "dtml" and summary["mode"] == "seg"
     assert 0 <= summary["metrics_voxel"]["dice"]["mean"] <= 1
 
