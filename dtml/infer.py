@@ -17,7 +17,6 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from os import PathLike
 
-import nibabel as nib
 import numpy as np
 import torch
 from scipy import ndimage
@@ -269,6 +268,8 @@ def save_nifti(
         raise ValueError(f"save_nifti: `origin` must be 3 finite numbers, got {origin!r}")
     if array.dtype == np.bool_:
         array = array.astype(np.uint8)
+    import nibabel as nib  # only here: inference itself needs no NIfTI support
+
     affine = np.diag([*spacing_v, 1.0])
     affine[:3, 3] = origin_v
     img = nib.Nifti1Image(array, affine)

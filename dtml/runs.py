@@ -41,7 +41,11 @@ def atomic_save(obj: Any, path: Path) -> None:
 
 
 def git_commit(repo: Path | None = None) -> str:
+    """Short commit of the code (``+dirty`` with uncommitted changes). A copy of the tree without
+    ``.git`` (e.g. sent to a remote GPU machine) names its commit in ``$DTML_COMMIT``."""
     repo = repo or Path(__file__).resolve().parent.parent
+    if not (repo / ".git").exists() and os.environ.get("DTML_COMMIT"):
+        return os.environ["DTML_COMMIT"]
     try:
         out = subprocess.run(
             ["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],
