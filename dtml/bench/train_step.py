@@ -19,6 +19,7 @@ import torch
 from dtml.config import TrainConfig
 from dtml.losses import cross_task_consistency, mask_loss, seg_loss
 from dtml.methods import Batch, consistency_weight, get_method, sdf_target
+from dtml.runs import hardware
 
 
 def reference_step(nets, opt, batch: Batch, it: int, cfg: TrainConfig) -> None:
@@ -38,7 +39,8 @@ def reference_step(nets, opt, batch: Batch, it: int, cfg: TrainConfig) -> None:
 
 
 def our_step(nets, opt, batch: Batch, it: int, cfg: TrainConfig, bf16: bool) -> None:
-    ctx = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else nullcontext()
+    device_type = batch.image.device.type
+    ctx = torch.autocast(device_type, dtype=torch.bfloat16) if bf16 else nullcontext()
     with ctx:
         loss, _ = get_method("dtml").loss(nets, batch, it, cfg)
     opt.zero_grad(set_to_none=True)
@@ -46,18 +48,19 @@ def our_step(nets, opt, batch: Batch, it: int, cfg: TrainConfig, bf16: bool) -> 
     opt.step()
 
 
-def _setup(cfg: TrainConfig, seed: int, channels_last: bool = False):
+def _setup(cfg: TrainConfig, seed: int, channels_last: bool = False, device: str = "cpu"):
     """Networks and a batch; ours use the channels-last 3D layout the training loop uses."""
     fmt = torch.channels_last_3d if channels_last else torch.contiguous_format
     torch.manual_seed(seed)
-    nets = {k: v.to(memory_format=fmt).train() for k, v in get_method("dtml").build(cfg).items()}
+    built = get_method("dtml").build(cfg).items()
+    nets = {k: v.to(device, memory_format=fmt).train() for k, v in built}
     g = torch.Generator().manual_seed(seed)
     n = cfg.labeled_bs + cfg.unlabeled_bs
     image = torch.randn(n, 1, *cfg.patch, generator=g).contiguous(memory_format=fmt)
     label = torch.zeros(cfg.labeled_bs, 1, *cfg.patch)
     px, py, pz = cfg.patch
     label[..., px // 4 : 3 * px // 4, py // 4 : 3 * py // 4, pz // 4 : 3 * pz // 4] = 1
-    return nets, Batch(image, label)
+    return nets, Batch(image.to(device), label.to(device))
 
 
 def _sgd(nets, cfg):
@@ -65,27 +68,34 @@ def _sgd(nets, cfg):
     return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
 
 
-def _time_interleaved(steps: dict, repeats: int) -> dict[str, float]:
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()  # GPU work is asynchronous: time it to completion
+
+
+def _time_interleaved(steps: dict, repeats: int, device: str = "cpu") -> dict[str, float]:
     """Best-of-``repeats`` seconds per step; variants alternate so machine load hits all alike."""
     for step in steps.values():
-        step()  # warm-up (allocations, oneDNN kernel selection)
+        step()  # warm-up (allocations, oneDNN / cuDNN kernel selection)
+    _sync(device)
     best = dict.fromkeys(steps, float("inf"))
     for _ in range(repeats):
         for name, step in steps.items():
             t = time.perf_counter()
             step()
+            _sync(device)
             best[name] = min(best[name], time.perf_counter() - t)
     return best
 
 
-def gradients_agree(cfg: TrainConfig, seed: int) -> bool:
+def gradients_agree(cfg: TrainConfig, seed: int, device: str = "cpu") -> bool:
     """One step of each from the same state: the parameter updates must match.
 
     Checked in float64: at k = 1500, sigmoid(-k z) turns float32 rounding differences of z (from a
     different summation order, e.g. another memory layout) into visibly different gradients.
     """
-    nets, batch = _setup(cfg, seed, channels_last=True)
-    twin, ref_batch = _setup(cfg, seed)
+    nets, batch = _setup(cfg, seed, channels_last=True, device=device)
+    twin, ref_batch = _setup(cfg, seed, device=device)
     nets = {k: v.double() for k, v in nets.items()}
     twin = {k: v.double() for k, v in twin.items()}
     batch = Batch(batch.image.double(), batch.label.double())
@@ -110,23 +120,24 @@ def run(argv: list[str] | None = None) -> dict:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu", help="cpu | cuda")
     args = p.parse_args([] if argv is None else argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     patch = tuple(int(v) for v in args.patch.split("x"))
     cfg = TrainConfig(base_filters=args.filters, patch=patch, rampup_step=1)
-    equal = gradients_agree(cfg, args.seed)
+    equal = gradients_agree(cfg, args.seed, args.device)
 
     steps = {}
     for name in ("reference", "ours_fp32", "ours_bf16"):
-        nets, batch = _setup(cfg, args.seed, channels_last=name != "reference")
+        nets, batch = _setup(cfg, args.seed, channels_last=name != "reference", device=args.device)
         opt = _sgd(nets, cfg)
         if name == "reference":
             steps[name] = lambda n=nets, o=opt, b=batch: reference_step(n, o, b, 100, cfg)
         else:
             bf16 = name == "ours_bf16"
             steps[name] = lambda n=nets, o=opt, b=batch, f=bf16: our_step(n, o, b, 100, cfg, f)
-    timings = _time_interleaved(steps, args.repeats)
+    timings = _time_interleaved(steps, args.repeats, args.device)
     result = {
         "bench": "train-step",
         "reference_s": round(timings["reference"], 4),
@@ -140,6 +151,8 @@ def run(argv: list[str] | None = None) -> dict:
             "patch": list(patch),
             "batch": "2 labeled + 2 unlabeled",
             "threads": torch.get_num_threads(),
+            "device": args.device,
+            "hardware": hardware(args.device),
             "repeats": args.repeats,
         },
     }
