@@ -543,10 +543,12 @@ def provenance(records: Iterable[RunRecord]) -> dict[str, Any]:
             r.name: {
                 "method": r.method,
                 "seed": r.seed,
+                "labeled": r.config.get("labeled_count"),
                 "wall_seconds": r.train.get("wall_seconds"),
                 "seconds_per_iteration": r.train.get("seconds_per_iteration"),
                 "eval_seconds": r.eval.get("eval_seconds"),
                 "device": r.train.get("device"),
+                "hardware": r.train.get("hardware"),
             }
             for r in evaluated
         },
@@ -662,6 +664,13 @@ def caveats(prov: Mapping[str, Any]) -> list[str]:
             f"Distances in voxels are {_fmt_spacing(spacing)} mm voxels, not the paper's 0.625 mm: "
             "compare them with the paper only in mm."
         )
+    if len(prov.get("hardware", [])) > 1:
+        out.append(
+            f"Runs were trained on different hardware ({'; '.join(prov['hardware'])}; per run in "
+            "the wall-time line). Same configuration and seeds, but bf16 arithmetic differs "
+            "between CPU and GPU kernels, so a seed is a sample of the configuration, not a "
+            "bit-identical rerun; wall times compare only within one machine."
+        )
     if len(prov.get("seeds", [])) < 3:
         out.append(
             f"{len(prov.get('seeds', []))} seed(s): the spread over seeds is unknown or rough; "
@@ -739,6 +748,22 @@ def markdown_columns(paper: bool) -> list[tuple[str, Any]]:
     return cols
 
 
+def _labeled_tag(run: Mapping[str, Any], runs: Mapping[str, Mapping[str, Any]]) -> str:
+    """`` (64 labeled)`` when the method also appears with another labeled count, else ``""``."""
+    counts = {v.get("labeled") for v in runs.values() if v["method"] == run["method"]}
+    return f" ({run.get('labeled')} labeled)" if len(counts) > 1 else ""
+
+
+def _short_hardware(name: str | None) -> str:
+    """``NVIDIA H200`` -> ``H200``; ``<cpu model> (1 threads)`` -> ``CPU, 1 threads``."""
+    if not name:
+        return "unknown hardware"
+    if name.startswith("NVIDIA "):
+        return name.removeprefix("NVIDIA ")
+    threads = name.rsplit("(", 1)[-1].rstrip(")") if name.endswith(")") else ""
+    return f"CPU, {threads}" if threads else name
+
+
 def to_markdown(rows: Sequence[Mapping[str, Any]], provenance: Mapping | None = None) -> str:
     """A GitHub-markdown table (mean ± std; "seeds": over per-seed means, "cases": pooled cases;
     Δ = ours - paper, distances in mm), followed by the provenance when given."""
@@ -759,8 +784,13 @@ def to_markdown(rows: Sequence[Mapping[str, Any]], provenance: Mapping | None = 
                 lines.append(f"- {key}: {', '.join(str(v) for v in provenance[key])}")
         runs = provenance.get("runs", {})
         if runs:
+            mixed = len({v.get("hardware") for v in runs.values()}) > 1
             walls = ", ".join(
-                f"{v['method']} s{v['seed']} {v['wall_seconds']:g} s" for v in runs.values()
+                f"{v['method']}{_labeled_tag(v, runs)} s{v['seed']} {v['wall_seconds']:g} s"
+                + (f" ({_short_hardware(v.get('hardware'))})" if mixed else "")
+                for v in sorted(
+                    runs.values(), key=lambda v: (v["method"], v.get("labeled") or 0, v["seed"])
+                )
             )
             lines.append(f"- training wall time per run: {walls}")
     return "\n".join(lines) + "\n"

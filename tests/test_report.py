@@ -382,6 +382,27 @@ def test_renderers_write_every_column(tmp_path):
     assert "supervised s1 10 s" in md
 
 
+def test_runs_on_different_hardware_are_named_per_run_and_flagged(tmp_path):
+    runs = [
+        make_run(tmp_path, "supervised", 1, [0.8, 0.6]),
+        make_run(tmp_path, "supervised", 2, [0.7, 0.6]),
+        make_run(tmp_path, "supervised", 1, [0.9, 0.8], labeled_count=64),
+    ]
+    summary = runs[1] / "train_summary.json"
+    summary.write_text(summary.read_text().replace("test cpu (1 threads)", "NVIDIA H200"))
+    records = report.collect(runs)
+    prov = report.provenance(records)
+    assert prov["hardware"] == ["NVIDIA H200", "test cpu (1 threads)"]
+    md = report.to_markdown(report.table(3, records), prov)
+    assert "supervised (16 labeled) s1 10 s (CPU, 1 threads)" in md
+    assert "supervised (16 labeled) s2 20 s (H200)" in md
+    assert "supervised (64 labeled) s1 10 s (CPU, 1 threads)" in md
+    assert "different hardware" in " ".join(report.caveats(prov))
+    one = report.provenance(records[:1])
+    assert "(CPU" not in report.to_markdown(report.table(3, records[:1]), one)
+    assert "different hardware" not in " ".join(report.caveats(one))
+
+
 # --- figures -------------------------------------------------------------------------------------
 
 

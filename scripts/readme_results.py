@@ -1,0 +1,179 @@
+"""Write the README's real-data results (table + findings) from the committed results only.
+
+    python scripts/readme_results.py [results/cpu_dev] [--write README.md]
+
+Every number is computed here from ``results/cpu_dev`` (tables, per-case CSVs, run provenance); with
+``--write`` the text replaces the block between ``<!-- results:start -->`` and
+``<!-- results:end -->`` in the README. Rows without runs say so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+from pathlib import Path
+
+from dtml.experiments import EXTRA_ROWS, TABLES
+from dtml.report import committed_records, matches, paired_test, per_case
+
+SHOW = [  # (table, paper label, README name)
+    (3, "V-Net (lower bound)", "V-Net lower bound (16 labeled) = M_s only"),
+    (2, "M_d only", "M_d only (16 labeled)"),
+    (2, "DTML (labeled only)", "DTML, labeled only (Table 2)"),
+    (3, "DTML", "DTML (16 labeled + 48 unlabeled)"),
+    (3, "DTC", "DTC (16 + 48)"),
+    (3, "UA-MT", "UA-MT (16 + 48)"),
+    (3, "Mean teacher", "Mean teacher (16 + 48; not a paper row)"),
+    (3, "V-Net (upper bound)", "V-Net upper bound (64 labeled; paper: 80)"),
+]
+HARD_BELOW = (
+    50.0  # a validation case is "hard" when the lower bound's mean Dice there is below this
+)
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def _short(hw: str) -> str:
+    return hw.removeprefix("NVIDIA ") if hw.startswith("NVIDIA ") else "CPU"
+
+
+def _pm(mean: float, std: float | None) -> str:
+    return f"{mean:.2f}" + (f" ± {std:.2f}" if std is not None else "")
+
+
+def _test(a, b, name_a: str, name_b: str) -> str:
+    t = paired_test(a, b)
+    verdict = "significant at p < 0.05" if t["p"] < 0.05 else "not significant at p < 0.05"
+    return (
+        f"{name_a} vs {name_b}: {t['mean_diff']:+.2f} Dice points (paired t-test over the "
+        f"{t['n']} cases, per-case Dice averaged over {t['seeds_a']} and {t['seeds_b']} seed(s): "
+        f"t = {t['t']:.2f}, p = {t['p']:.3f}; {verdict})"
+    )
+
+
+def _contrast(root: Path, hard: list[str], lower) -> str:
+    """Image intensity std (after the release's z-scoring) of the hard scans vs all 80 scans."""
+    from dtml.data.la import read_case, read_list
+    from dtml.data.splits import make_split
+
+    ids = read_list(root)
+    std = {c: float(read_case(root, c, with_label=False).image.std()) for c in ids}
+    cfg = lower[0].config
+    labeled = make_split(cfg["split"], ids, (), cfg["labeled_count"], cfg["val_count"]).labeled
+    return (
+        "Image intensity std as released (low = little contrast) of the hard scans: "
+        + ", ".join(f"{c[:8]}… {std[c]:.2f}" for c in hard)
+        + f"; median over the 80 training scans {statistics.median(std.values()):.2f}, lowest "
+        f"of the 16 labeled scans {min(std[c] for c in labeled):.2f} (from `$DTML_DATA`)."
+    )
+
+
+def build(out: Path) -> str:
+    records = [r for r in committed_records(out) if r.evaluated]
+    rows = {row.label: row for n in (1, 2, 3) for row in TABLES[n]}
+    rows.update({row.label: row for row in EXTRA_ROWS})
+    runs = {label: [r for r in records if matches(rows[label], r)] for _, label, _ in SHOW}
+    lines = [
+        "| row | seeds | ours Dice % (over seeds) | ours Dice % (over cases) | ours 95HD vox "
+        "| paper Dice % | paper 95HD vox | trained on: wall time / run |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    paper = {  # the paper's numbers, as the committed tables carry them
+        r["label"]: r
+        for n in (2, 3)
+        for r in json.loads((out / f"table{n}.json").read_text())["rows"]
+        if r.get("paper_dice") is not None
+    }
+    for _, label, name in SHOW:
+        recs = sorted(runs[label], key=lambda r: r.seed)
+        p = paper.get(label)
+        pd = f"{p['paper_dice']:.2f}" if p else "–"
+        ph = f"{p['paper_hd95_vox']:.2f}" if p else "–"
+        if not recs:
+            lines.append(f"| {name} | – | not run | | | {pd} | {ph} | |")
+            continue
+        dice = [100 * statistics.mean(c["dice"] for c in r.cases) for r in recs]
+        hd = [statistics.mean(c["hd95"] for c in r.cases) for r in recs]
+        pooled = [100 * c["dice"] for r in recs for c in r.cases]
+        sd = statistics.stdev(dice) if len(dice) > 1 else None
+        walls = ", ".join(
+            f"s{r.seed} {_short(r.train['hardware'])} {r.train['wall_seconds'] / 60:.0f} min"
+            for r in recs
+        )
+        lines.append(
+            f"| {name} | {len(recs)} | {_pm(statistics.mean(dice), sd)} | "
+            f"{_pm(statistics.mean(pooled), statistics.stdev(pooled))} | "
+            f"{statistics.mean(hd):.2f} | {pd} | {ph} | {walls} |"
+        )
+
+    lower, dtml = runs["V-Net (lower bound)"], runs["DTML"]
+    bullets = []
+    if lower and dtml:
+        bullets.append(_test(dtml, lower, "DTML", "the 16-labeled V-Net"))
+    if dtml and runs["DTML (labeled only)"]:
+        bullets.append(
+            _test(dtml, runs["DTML (labeled only)"], "DTML", "DTML without unlabeled scans")
+        )
+    for other in ("M_s only", "M_d only"):
+        key = "V-Net (lower bound)" if other == "M_s only" else other
+        if runs["DTML (labeled only)"] and runs[key]:
+            bullets.append(
+                _test(runs["DTML (labeled only)"], runs[key], "DTML (labeled only)", other)
+                + " (Table 2's claim is p < 0.05)"
+            )
+    for other in ("Mean teacher", "DTC"):
+        if runs[other] and dtml:
+            bullets.append(_test(runs[other], dtml, other, "DTML"))
+
+    if lower:
+        base = per_case(lower)
+        hard = sorted(c for c, v in base.items() if 100 * v < HARD_BELOW)
+        shown = [(name, runs[label]) for _, label, name in SHOW if runs[label]]
+        per = {name: per_case(recs) for name, recs in shown}
+        cells = "; ".join(
+            f"{name.split(' (')[0]} " + " / ".join(f"{100 * per[name][c]:.1f}" for c in hard)
+            for name, _ in shown
+        )
+        bullets.append(
+            f"{len(hard)} of the 16 validation scans ({', '.join(c[:8] + '…' for c in hard)}) are "
+            f"hard: the lower bound's mean Dice there is below {HARD_BELOW:.0f}. Mean Dice % on "
+            f"them, in that order: {cells}. They make most of the spread over cases and of the "
+            "gaps between rows."
+        )
+        rest = "; ".join(
+            f"{name.split(' (')[0]} {statistics.mean(100 * v for c, v in per[name].items() if c not in hard):.1f}"
+            f" (median {statistics.median(100 * v for v in per[name].values()):.1f})"
+            for name, _ in shown
+        )
+        bullets.append(f"Mean Dice % over the other {16 - len(hard)} scans: {rest}.")
+        if os.environ.get("DTML_DATA"):
+            bullets.append(_contrast(Path(os.environ["DTML_DATA"]), hard, lower))
+    hardware = sorted({r.train["hardware"] for r in records})
+    text = (
+        "\n".join(lines) + "\n\nComputed from the committed runs by `scripts/readme_results.py`:\n"
+    )
+    text += "".join(f"- {b}\n" for b in bullets)
+    text += f"- Hardware of the runs in this table: {'; '.join(hardware)}.\n"
+    return text
+
+
+def main(argv: list[str]) -> None:
+    write = None
+    if "--write" in argv:
+        i = argv.index("--write")
+        write = Path(argv[i + 1])
+        argv = argv[:i] + argv[i + 2 :]
+    text = build(Path(argv[0] if argv else "results/cpu_dev"))
+    if write is None:
+        print(text)
+        return
+    readme = write.read_text()
+    if START not in readme or END not in readme:
+        raise SystemExit(f"{write}: no {START} ... {END} block to replace")
+    head, rest = readme.split(START, 1)
+    write.write_text(head + START + "\n" + text + END + rest.split(END, 1)[1])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

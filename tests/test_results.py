@@ -1,0 +1,36 @@
+"""The committed results: every table number is recomputed from the committed run provenance."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dtml.experiments import EXTRA_ROWS, TABLES
+from dtml.report import committed_records, tables_by_setting
+
+RESULTS = Path(__file__).resolve().parent.parent / "results"
+
+
+@pytest.mark.parametrize("folder", ["cpu_dev", "phantom"])
+def test_committed_tables_follow_from_the_committed_runs(folder):
+    out = RESULTS / folder
+    records = committed_records(out)
+    assert records, f"{out}/runs: no committed run provenance"
+    for table_file in sorted(out.glob("table*.json")):
+        n = int(table_file.stem.removeprefix("table").split("_")[0])
+        rows = TABLES[3] + EXTRA_ROWS if n == 3 and folder == "cpu_dev" else None
+        (result,) = [t for t in tables_by_setting(n, records, rows) if t.records][:1]
+        committed = json.loads(table_file.read_text())["rows"]
+        ours = {r["label"]: r for r in result.rows}
+        for row in committed:
+            for key in (
+                "status",
+                "n_seeds",
+                "dice_seeds_mean",
+                "dice_cases_std",
+                "hd95_mm_seeds_mean",
+            ):
+                assert ours[row["label"]][key] == pytest.approx(row[key]), (
+                    table_file,
+                    row["label"],
+                )
