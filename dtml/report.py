@@ -534,6 +534,8 @@ def provenance(records: Iterable[RunRecord]) -> dict[str, Any]:
         "eval_split": evaluated[0].eval["split"],
         "n_eval_cases": len(evaluated[0].cases),
         "fidelity": evaluated[0].config.get("fidelity"),
+        "base_filters": evaluated[0].config.get("base_filters"),
+        "iterations": evaluated[0].config.get("iterations"),
         "seeds": sorted({r.seed for r in evaluated}),
         "commits": sorted({str(r.train.get("commit")) for r in evaluated}),
         "eval_commits": sorted({str(r.eval.get("commit")) for r in evaluated}),
@@ -636,8 +638,9 @@ def caveats(prov: Mapping[str, Any]) -> list[str]:
         )
     if prov.get("profile") == "ci":
         out.append(
-            "The ci profile trains a 4-filter V-Net for 60 iterations: far from converged, so "
-            "differences between rows are mostly noise."
+            f"The ci profile trains a V-Net with {prov.get('base_filters')} base filters for "
+            f"{prov.get('iterations')} iterations: far from converged, so differences between "
+            "rows are mostly noise."
         )
     if prov.get("eval_split") == "dev":
         sizes = prov.get("split_sizes", {})

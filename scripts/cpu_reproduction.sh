@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The real-data CPU reproduction behind results/: Table 2 and the lower bound / DTML / upper bound
-# rows of Table 3, seeds 1-3, `cpu` profile, dev split. Resumable: re-running skips finished runs
-# and continues interrupted ones from their last checkpoint.
+# The real-data `cpu`-profile reproduction behind results/: Table 2 and the lower bound / DTML /
+# upper bound rows of Table 3, seeds 1-3, `cpu` profile, dev split (training uses a GPU when one is
+# present: device auto). Resumable: re-running skips finished runs and continues interrupted ones
+# from their last checkpoint.
 #   DTML_DATA=../shared/data/LA nohup scripts/cpu_reproduction.sh > runs/queue.log 2>&1 &
 set -euo pipefail
 cd "$(dirname "$0")/.."

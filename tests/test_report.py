@@ -358,6 +358,8 @@ def test_compare_and_caveats_follow_the_numbers(tmp_path):
     assert prov["seeds"] == [1] and prov["real_data"] is True
     notes = " ".join(report.caveats(prov))
     assert "ci profile" in notes and "1 seed(s)" in notes and "phantom" not in notes
+    wider = report.collect([make_run(tmp_path / "w", "supervised", 1, [0.8, 0.6], base_filters=8)])
+    assert "V-Net with 8 base filters" in " ".join(report.caveats(report.provenance(wider)))
     assert "leaves 48 unlabeled scans" in notes
     assert report.row_notes(rows) == []
     failed = report.collect([make_run(tmp_path / "f", "sdf_only", 1, [0.0, 0.7])])

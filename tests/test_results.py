@@ -18,7 +18,7 @@ def test_committed_tables_follow_from_the_committed_runs(folder):
     assert records, f"{out}/runs: no committed run provenance"
     for table_file in sorted(out.glob("table*.json")):
         n = int(table_file.stem.removeprefix("table").split("_")[0])
-        rows = TABLES[3] + EXTRA_ROWS if n == 3 and folder == "cpu_dev" else None
+        rows = TABLES[3] + EXTRA_ROWS if n == 3 else None
         (result,) = [t for t in tables_by_setting(n, records, rows) if t.records][:1]
         committed = json.loads(table_file.read_text())["rows"]
         ours = {r["label"]: r for r in result.rows}

@@ -16,13 +16,13 @@ import torch
 from matplotlib.colors import ListedColormap, to_rgba
 from matplotlib.figure import Figure
 from mpl_toolkits.mplot3d.art3d import Poly3DCollection
-from scipy import ndimage
 from torch import nn
 
 from dtml.config import TrainConfig
 from dtml.infer import predict_case, sliding_window_probability
 from dtml.metrics import case_metrics
 from dtml.viz.sdf import SIGNED_CMAP, save_figure
+from dtml.viz.slices import mesh_or_none
 
 MASK_COLORS = {"ground truth": "limegreen"}
 METHOD_COLORS = ("#1f77b4", "#d62728", "#9467bd", "#ff7f0e")
@@ -265,26 +265,9 @@ def surface_mesh(
     step: int = 1,
     smooth: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """(vertices in mm, triangles) of the 0.5 level set of ``mask``; ``None`` for an empty mask.
-
-    The mask is zero-padded by one voxel so objects touching the border still get closed surfaces.
-    ``smooth`` > 0 Gaussian-blurs the mask first (sigma in voxels), which removes the voxel
-    staircase for display without moving the surface by more than about a voxel.
-    """
-    from skimage.measure import marching_cubes
-
-    mask = _check_volume("mask", mask).astype(np.float32)
-    if not mask.any():
-        return None
-    padded = np.pad(mask, 1)
-    if smooth > 0:
-        padded = ndimage.gaussian_filter(padded, smooth)
-    if padded.max() <= 0.5:  # a speck the blur dissolved: nothing to draw
-        return None
-    verts, faces, _, _ = marching_cubes(
-        padded, 0.5, spacing=tuple(float(s) for s in spacing), step_size=max(int(step), 1)
-    )
-    return verts - np.asarray(spacing, dtype=np.float64), faces
+    """(vertices in mm, triangles) of the 0.5 level set of ``mask``; ``None`` when there is nothing
+    to draw (see :func:`dtml.viz.slices.mesh_or_none`, the one implementation)."""
+    return mesh_or_none(_check_volume("mask", mask), spacing, step, smooth)
 
 
 def _lambert(

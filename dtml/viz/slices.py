@@ -201,33 +201,51 @@ def slice_viewer(
     return ipywidgets.VBox([ipywidgets.HBox([axis_box, slider]), picture])
 
 
+def mesh_or_none(
+    label: np.ndarray,
+    spacing: Sequence[float] = (1.0, 1.0, 1.0),
+    step_size: int = 1,
+    smooth: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Marching-cubes surface of a 3D mask at the 0.5 level: (vertices in mm, faces), or ``None``
+    when there is nothing to draw (an empty mask, or a speck that the ``smooth`` blur dissolved).
+
+    The volume is zero-padded (2 voxels when smoothing) so that objects touching the border come
+    out closed; ``smooth`` > 0 blurs the mask first (Gaussian sigma in voxels) to hide the voxel
+    staircase, moving the surface by about a voxel at most.
+    """
+    from scipy import ndimage
+    from skimage.measure import marching_cubes
+
+    mask = np.asarray(label).astype(np.float32)
+    if mask.ndim != 3:
+        raise ValueError(f"dtml.viz.slices: need a 3D label, got shape {mask.shape}")
+    spacing = _check_spacing(spacing)
+    pad = 2 if smooth > 0 else 1
+    padded = np.pad(mask, pad)
+    if smooth > 0:
+        padded = ndimage.gaussian_filter(padded, smooth)
+    if padded.max() <= 0.5:
+        return None
+    verts, faces, _, _ = marching_cubes(
+        padded, level=0.5, spacing=spacing, step_size=max(int(step_size), 1)
+    )
+    return verts - np.asarray(spacing) * pad, faces
+
+
 def surface_mesh(
     label: np.ndarray,
     spacing: Sequence[float] = (1.0, 1.0, 1.0),
     step_size: int = 1,
     smooth: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Marching-cubes surface of a binary label at the 0.5 level: (vertices in mm, faces).
-
-    The volume is padded by one voxel so that objects touching the border come out closed;
-    ``smooth`` > 0 blurs the mask first (Gaussian sigma in voxels) to hide the voxel staircase.
-    """
-    from scipy import ndimage
-    from skimage.measure import marching_cubes
-
-    mask = np.asarray(label).astype(np.float32)
-    if mask.ndim != 3 or not mask.any():
-        raise ValueError(f"dtml.viz.slices: need a non-empty 3D label, got shape {mask.shape}")
-    spacing = _check_spacing(spacing)
-    padded = np.pad(mask, 2 if smooth > 0 else 1)
-    if smooth > 0:
-        padded = ndimage.gaussian_filter(padded, smooth)
-    if padded.max() <= 0.5:
-        raise ValueError(f"dtml.viz.slices: label too thin for smooth={smooth}")
-    verts, faces, _, _ = marching_cubes(
-        padded, level=0.5, spacing=spacing, step_size=int(step_size)
-    )
-    return verts - np.asarray(spacing) * (2 if smooth > 0 else 1), faces
+    """:func:`mesh_or_none` for a label that must have a surface (raises otherwise)."""
+    mesh = mesh_or_none(label, spacing, step_size, smooth)
+    if mesh is None:
+        raise ValueError(
+            f"dtml.viz.slices: need a non-empty 3D label (not too thin for smooth={smooth})"
+        )
+    return mesh
 
 
 def surface_3d(
