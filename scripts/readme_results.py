@@ -149,6 +149,27 @@ def build(out: Path) -> str:
         bullets.append(f"Mean Dice % over the other {16 - len(hard)} scans: {rest}.")
         if os.environ.get("DTML_DATA"):
             bullets.append(_contrast(Path(os.environ["DTML_DATA"]), hard, lower))
+    check = out.parent / "hardware_check"
+    if (check / "runs").is_dir():
+        by_name = {r.name: r for r in records}
+        pairs = []
+        for rec in sorted(committed_records(check), key=lambda r: r.name):
+            twin = by_name[rec.name]
+            da = [100 * c["dice"] for c in twin.cases]
+            db = [100 * c["dice"] for c in rec.cases]
+            worst = max(abs(x - y) for x, y in zip(da, db, strict=True))
+            pairs.append(
+                f"{rec.method} ({rec.config['labeled_count']} labeled) seed {rec.seed}: "
+                f"{statistics.mean(da):.2f} on {_short(twin.train['hardware'])} vs "
+                f"{statistics.mean(db):.2f} on {_short(rec.train['hardware'])} "
+                f"(largest per-case gap {worst:.1f})"
+            )
+        bullets.append(
+            "The same run key (configuration and seed) trained on both machines "
+            f"([`{check.as_posix()}`]({check.as_posix()}/README.md)): " + "; ".join(pairs) + ". "
+            "A change of machine alone moves a run by this much, mostly on the hard scans: read the "
+            "spread over seeds in the table with that in mind."
+        )
     hardware = sorted({r.train["hardware"] for r in records})
     text = (
         "\n".join(lines) + "\n\nComputed from the committed runs by `scripts/readme_results.py`:\n"

@@ -34,3 +34,14 @@ def test_committed_tables_follow_from_the_committed_runs(folder):
                     table_file,
                     row["label"],
                 )
+
+
+def test_hardware_check_pairs_one_run_key_on_two_machines():
+    check = committed_records(RESULTS / "hardware_check")
+    reference = {r.name: r for r in committed_records(RESULTS / "cpu_dev")}
+    assert check
+    for rec in check:
+        twin = reference[rec.name]  # same method + config key
+        assert twin.config == rec.config and twin.seed == rec.seed
+        assert twin.train["hardware"] != rec.train["hardware"]
+        assert [c["case"] for c in twin.cases] == [c["case"] for c in rec.cases]
