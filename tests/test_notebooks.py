@@ -63,7 +63,7 @@ def test_committed_notebook_is_clean_and_parameterised(name):
     assert nb.metadata.get("kernelspec", {}).get("name") == "python3", name
 
 
-@pytest.mark.parametrize("profile", ["default", "ci"])
+@pytest.mark.parametrize("profile", ["default", "ci", "committed"])
 def test_profiles_only_name_existing_notebooks(profile):
     stems = {Path(n).stem for n in NOTEBOOKS}
     unknown = set(load_params(profile, ROOT)) - stems - {"_all"}
@@ -180,6 +180,20 @@ def test_notebook_executes_with_ci_profile(name, tmp_path):
     executed = nbformat.read(paths[0], as_version=4)
     assert any(c.get("outputs") for c in executed.cells if c.cell_type == "code")
     assert json.loads((tmp_path / "summary.json").read_text())["notebooks"][0]["status"] == "ok"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["05_table2_ablation", "06_table3_comparison"])
+def test_tables_execute_from_the_committed_results(name, tmp_path):
+    extra = {"figures_dir": str(tmp_path / "figures")}
+    paths = run_notebooks([name], profile="committed", out_dir=tmp_path, extra_parameters=extra)
+    text = "".join(
+        str(o.get("text", "")) + str(o.get("data", {}).get("text/markdown", ""))
+        for c in nbformat.read(paths[0], as_version=4).cells
+        for o in c.get("outputs", [])
+    )
+    assert "read from committed results" in text and "real LA data" in text
+    assert (tmp_path / "figures").is_dir()
 
 
 def test_main_help_and_bad_arguments(capsys):
