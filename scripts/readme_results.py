@@ -122,7 +122,7 @@ def build(out: Path) -> str:
                 _test(runs["DTML (labeled only)"], runs[key], "DTML (labeled only)", other)
                 + " (Table 2's claim is p < 0.05)"
             )
-    for other in ("Mean teacher", "DTC"):
+    for other in ("UA-MT", "Mean teacher", "DTC"):
         if runs[other] and dtml:
             bullets.append(_test(runs[other], dtml, other, "DTML"))
 
