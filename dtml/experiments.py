@@ -62,6 +62,11 @@ TABLES: dict[int, list[Row]] = {
 EXTRA_ROWS = [Row(3, "Mean teacher", "mean_teacher")]
 
 
+def shown_rows(table: int) -> list[Row]:
+    """The rows a published table shows: the paper's, then our extras for that table."""
+    return TABLES[table] + [row for row in EXTRA_ROWS if row.table == table]
+
+
 def paper_table(table: int) -> list[dict[str, Any]]:
     """The paper's numbers for ``table`` (Dice/Jaccard in %, ASD/95HD in voxels)."""
     text = resources.files("dtml").joinpath("paper_tables.csv").read_text()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dtml.experiments import EXTRA_ROWS, TABLES
+from dtml.experiments import shown_rows
 from dtml.report import (
     committed_records,
     export_runs,
@@ -36,9 +36,7 @@ def publish(runs: str | Path = "runs", profile: str = "cpu", out: str | Path = "
     records = committed_records(out)
     written, sections = [], []
     for n in (1, 2, 3):
-        # Table 3 also shows mean teacher (UA-MT's base, not a paper row) when it was run
-        rows = TABLES[3] + EXTRA_ROWS if n == 3 else None
-        for i, result in enumerate(tables_by_setting(n, records, rows)):
+        for i, result in enumerate(tables_by_setting(n, records, shown_rows(n))):
             if not result.records:
                 continue
             name = f"table{n}" + (f"_setting{i + 1}" if i else "")

@@ -757,7 +757,7 @@ def _labeled_tag(run: Mapping[str, Any], runs: Mapping[str, Mapping[str, Any]]) 
     return f" ({run.get('labeled')} labeled)" if len(counts) > 1 else ""
 
 
-def _short_hardware(name: str | None) -> str:
+def short_hardware(name: str | None) -> str:
     """``NVIDIA H200`` -> ``H200``; ``<cpu model> (1 threads)`` -> ``CPU, 1 threads``."""
     if not name:
         return "unknown hardware"
@@ -790,7 +790,7 @@ def to_markdown(rows: Sequence[Mapping[str, Any]], provenance: Mapping | None = 
             mixed = len({v.get("hardware") for v in runs.values()}) > 1
             walls = ", ".join(
                 f"{v['method']}{_labeled_tag(v, runs)} s{v['seed']} {v['wall_seconds']:g} s"
-                + (f" ({_short_hardware(v.get('hardware'))})" if mixed else "")
+                + (f" ({short_hardware(v.get('hardware'))})" if mixed else "")
                 for v in sorted(
                     runs.values(), key=lambda v: (v["method"], v.get("labeled") or 0, v["seed"])
                 )

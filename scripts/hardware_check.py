@@ -13,16 +13,27 @@ import statistics
 import sys
 from pathlib import Path
 
-from dtml.report import committed_records
+from dtml.report import committed_records, short_hardware
 
 
-def _hw(record) -> str:
-    name = record.train["hardware"]
-    return name.removeprefix("NVIDIA ") if name.startswith("NVIDIA ") else "CPU (1 thread)"
+def pairs(check: Path, reference_records) -> list[dict]:
+    """Each run of ``<check>/runs`` with its same-key twin among ``reference_records``:
+    ``a`` (twin) and ``b`` (rerun) records and their per-case Dice % (``da``, ``db``)."""
+    ref = {r.name: r for r in reference_records if r.evaluated}
+    out = []
+    for rec in sorted(committed_records(check), key=lambda r: r.name):
+        if not rec.evaluated or rec.name not in ref:
+            raise SystemExit(
+                f"{check}/runs/{rec.name}: no evaluated run of that key in the reference"
+            )
+        a = ref[rec.name]
+        da = {c["case"]: 100 * c["dice"] for c in a.cases}
+        db = {c["case"]: 100 * c["dice"] for c in rec.cases}
+        out.append({"a": a, "b": rec, "da": da, "db": db})
+    return out
 
 
 def build(check: Path, reference: Path) -> str:
-    ref = {r.name: r for r in committed_records(reference) if r.evaluated}
     lines = [
         "# Hardware check: the same run trained on two machines\n",
         "Each row is one configuration and seed (one run key) trained twice: once on the CPU of the",
@@ -34,21 +45,15 @@ def build(check: Path, reference: Path) -> str:
         "| largest per-case diffs (case: A → B) |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for rec in sorted(committed_records(check), key=lambda r: r.name):
-        if not rec.evaluated or rec.name not in ref:
-            raise SystemExit(
-                f"{check}/runs/{rec.name}: no evaluated run of that key in {reference}"
-            )
-        a, b = ref[rec.name], rec
-        da = {c["case"]: 100 * c["dice"] for c in a.cases}
-        db = {c["case"]: 100 * c["dice"] for c in b.cases}
+    for pair in pairs(check, committed_records(reference)):
+        a, b, da, db = pair["a"], pair["b"], pair["da"], pair["db"]
         diffs = sorted(((db[c] - da[c], c) for c in da), key=lambda t: -abs(t[0]))
         worst = ", ".join(f"{c[:8]}…: {da[c]:.1f} → {db[c]:.1f}" for _, c in diffs[:3])
+        mean_a, mean_b = statistics.mean(da.values()), statistics.mean(db.values())
         lines.append(
-            f"| `{rec.name}` | {rec.method} | {rec.config['labeled_count']} | {rec.seed} | "
-            f"{statistics.mean(da.values()):.2f} ({_hw(a)}) | "
-            f"{statistics.mean(db.values()):.2f} ({_hw(b)}) | "
-            f"{statistics.mean(db.values()) - statistics.mean(da.values()):+.2f} | "
+            f"| `{b.name}` | {b.method} | {b.config['labeled_count']} | {b.seed} | "
+            f"{mean_a:.2f} ({short_hardware(a.train['hardware'])}) | "
+            f"{mean_b:.2f} ({short_hardware(b.train['hardware'])}) | {mean_b - mean_a:+.2f} | "
             f"{statistics.median(abs(d) for d, _ in diffs):.2f} | {worst} |"
         )
     lines += [

@@ -15,8 +15,10 @@ import statistics
 import sys
 from pathlib import Path
 
-from dtml.experiments import EXTRA_ROWS, TABLES
-from dtml.report import committed_records, matches, paired_test, per_case
+from hardware_check import pairs  # scripts/ is on sys.path when this script runs
+
+from dtml.experiments import shown_rows
+from dtml.report import committed_records, matches, paired_test, per_case, short_hardware
 
 SHOW = [  # (table, paper label, README name)
     (3, "V-Net (lower bound)", "V-Net lower bound (16 labeled) = M_s only"),
@@ -28,14 +30,17 @@ SHOW = [  # (table, paper label, README name)
     (3, "Mean teacher", "Mean teacher (16 + 48; not a paper row)"),
     (3, "V-Net (upper bound)", "V-Net upper bound (64 labeled; paper: 80)"),
 ]
-HARD_BELOW = (
-    50.0  # a validation case is "hard" when the lower bound's mean Dice there is below this
-)
+# a validation case is "hard" when the lower bound's mean Dice there is below this
+HARD_BELOW = 50.0
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 
 def _short(hw: str) -> str:
-    return hw.removeprefix("NVIDIA ") if hw.startswith("NVIDIA ") else "CPU"
+    return short_hardware(hw).split(",")[0]  # "H200" or "CPU": the column has no room for threads
+
+
+def _num(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
 
 
 def _pm(mean: float, std: float | None) -> str:
@@ -71,40 +76,33 @@ def _contrast(root: Path, hard: list[str], lower) -> str:
 
 def build(out: Path) -> str:
     records = [r for r in committed_records(out) if r.evaluated]
-    rows = {row.label: row for n in (1, 2, 3) for row in TABLES[n]}
-    rows.update({row.label: row for row in EXTRA_ROWS})
+    rows = {row.label: row for n in (2, 3) for row in shown_rows(n)}
     runs = {label: [r for r in records if matches(rows[label], r)] for _, label, _ in SHOW}
+    published = {  # what publish computed, the paper's numbers included
+        r["label"]: r
+        for n in (2, 3)
+        for r in json.loads((out / f"table{n}.json").read_text())["rows"]
+    }
     lines = [
         "| row | seeds | ours Dice % (over seeds) | ours Dice % (over cases) | ours 95HD vox "
         "| paper Dice % | paper 95HD vox | trained on: wall time / run |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    paper = {  # the paper's numbers, as the committed tables carry them
-        r["label"]: r
-        for n in (2, 3)
-        for r in json.loads((out / f"table{n}.json").read_text())["rows"]
-        if r.get("paper_dice") is not None
-    }
     for _, label, name in SHOW:
-        recs = sorted(runs[label], key=lambda r: r.seed)
-        p = paper.get(label)
-        pd = f"{p['paper_dice']:.2f}" if p else "–"
-        ph = f"{p['paper_hd95_vox']:.2f}" if p else "–"
-        if not recs:
-            lines.append(f"| {name} | – | not run | | | {pd} | {ph} | |")
+        row = published[label]
+        pd = _num(row.get("paper_dice"))
+        ph = _num(row.get("paper_hd95_vox"))
+        if row["status"] != "ok":
+            lines.append(f"| {name} | – | {row['status']} | | | {pd} | {ph} | |")
             continue
-        dice = [100 * statistics.mean(c["dice"] for c in r.cases) for r in recs]
-        hd = [statistics.mean(c["hd95"] for c in r.cases) for r in recs]
-        pooled = [100 * c["dice"] for r in recs for c in r.cases]
-        sd = statistics.stdev(dice) if len(dice) > 1 else None
         walls = ", ".join(
             f"s{r.seed} {_short(r.train['hardware'])} {r.train['wall_seconds'] / 60:.0f} min"
-            for r in recs
+            for r in sorted(runs[label], key=lambda r: r.seed)
         )
         lines.append(
-            f"| {name} | {len(recs)} | {_pm(statistics.mean(dice), sd)} | "
-            f"{_pm(statistics.mean(pooled), statistics.stdev(pooled))} | "
-            f"{statistics.mean(hd):.2f} | {pd} | {ph} | {walls} |"
+            f"| {name} | {row['n_seeds']} | {_pm(row['dice_seeds_mean'], row['dice_seeds_std'])} | "
+            f"{_pm(row['dice_cases_mean'], row['dice_cases_std'])} | "
+            f"{row['hd95_vox_seeds_mean']:.2f} | {pd} | {ph} | {walls} |"
         )
 
     lower, dtml = runs["V-Net (lower bound)"], runs["DTML"]
@@ -151,24 +149,21 @@ def build(out: Path) -> str:
             bullets.append(_contrast(Path(os.environ["DTML_DATA"]), hard, lower))
     check = out.parent / "hardware_check"
     if (check / "runs").is_dir():
-        by_name = {r.name: r for r in records}
-        pairs = []
-        for rec in sorted(committed_records(check), key=lambda r: r.name):
-            twin = by_name[rec.name]
-            da = [100 * c["dice"] for c in twin.cases]
-            db = [100 * c["dice"] for c in rec.cases]
-            worst = max(abs(x - y) for x, y in zip(da, db, strict=True))
-            pairs.append(
-                f"{rec.method} ({rec.config['labeled_count']} labeled) seed {rec.seed}: "
-                f"{statistics.mean(da):.2f} on {_short(twin.train['hardware'])} vs "
-                f"{statistics.mean(db):.2f} on {_short(rec.train['hardware'])} "
-                f"(largest per-case gap {worst:.1f})"
+        described = []
+        for pair in pairs(check, records):
+            a, b, da, db = pair["a"], pair["b"], pair["da"], pair["db"]
+            described.append(
+                f"{b.method} ({b.config['labeled_count']} labeled) seed {b.seed}: "
+                f"{statistics.mean(da.values()):.2f} on {_short(a.train['hardware'])} vs "
+                f"{statistics.mean(db.values()):.2f} on {_short(b.train['hardware'])} "
+                f"(largest per-case gap {max(abs(db[c] - da[c]) for c in da):.1f})"
             )
         bullets.append(
             "The same run key (configuration and seed) trained on both machines "
-            f"([`{check.as_posix()}`]({check.as_posix()}/README.md)): " + "; ".join(pairs) + ". "
-            "A change of machine alone moves a run by this much, mostly on the hard scans: read the "
-            "spread over seeds in the table with that in mind."
+            f"([`{check.as_posix()}`]({check.as_posix()}/README.md)): "
+            + "; ".join(described)
+            + ". A change of machine alone moves a run by this much, mostly on the hard scans: "
+            "read the spread over seeds in the table with that in mind."
         )
     hardware = sorted({r.train["hardware"] for r in records})
     text = (

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from dtml.config import NON_RESULT_FIELDS
-from dtml.experiments import EXTRA_ROWS, TABLES
+from dtml.experiments import shown_rows
 from dtml.report import committed_records, tables_by_setting
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
@@ -19,8 +19,7 @@ def test_committed_tables_follow_from_the_committed_runs(folder):
     assert records, f"{out}/runs: no committed run provenance"
     for table_file in sorted(out.glob("table*.json")):
         n = int(table_file.stem.removeprefix("table").split("_")[0])
-        rows = TABLES[3] + EXTRA_ROWS if n == 3 else None
-        (result,) = [t for t in tables_by_setting(n, records, rows) if t.records][:1]
+        (result,) = [t for t in tables_by_setting(n, records, shown_rows(n)) if t.records][:1]
         committed = json.loads(table_file.read_text())["rows"]
         ours = {r["label"]: r for r in result.rows}
         for row in committed:
