@@ -81,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     n.set_defaults(func=_notebooks)
 
     sub.add_parser("publish", help="export finished runs + tables to results/ (see dtml.publish)")
+    sub.add_parser("sweep", help="run a plan of rows x seeds (see dtml.sweep, plans/)")
     b = sub.add_parser("bench", help="benchmarks: train-step | inference | sdf")
     b.add_argument("rest", nargs=argparse.REMAINDER)
     b.set_defaults(func=_bench)
@@ -94,6 +95,10 @@ def main(argv: list[str] | None = None) -> None:
         args = argparse.Namespace(rest=argv[1:])
         (_notebooks if argv[0] == "notebooks" else _bench)(args)
         return
+    if argv and argv[0] == "sweep":
+        from dtml.sweep import main as sweep_main
+
+        raise SystemExit(sweep_main(argv[1:]))
     if argv and argv[0] == "publish":
         from dtml.publish import main as publish_main
 

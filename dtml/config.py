@@ -19,6 +19,8 @@ import yaml
 
 PROFILES = ("ci", "cpu", "paper")
 FIDELITIES = ("official", "paper")
+NORMALIZATIONS = ("stored", "volume")
+PIPELINE = 2  # the current data pipeline version (see ``TrainConfig.pipeline``)
 
 
 @dataclass
@@ -30,7 +32,12 @@ class TrainConfig:
     split: str = "paper"  # "paper" (16/64, no validation) or "dev" (16/48/16 validation)
     labeled_count: int = 16
     val_count: int = 16
+    data_id: str | None = None  # content fingerprint of the data (set when a run starts)
     grid: float = 1.0  # resampling factor of every axis (0.5 = half resolution)
+    normalization: str = "stored"  # "stored" (release as is) | "volume" (re-z-scored per volume)
+    # Data pipeline version. 1: sessions 1-2 (chained unlabeled permutations, crop start up to and
+    # including size - patch, only short axes padded); 2: the authors' sampler, crop and padding.
+    pipeline: int = PIPELINE
     patch: tuple[int, int, int] = (112, 112, 80)
     # network
     base_filters: int = 16
@@ -81,6 +88,14 @@ class TrainConfig:
             raise ValueError(f"patch {self.patch} must be 3 sizes divisible by 16 (V-Net)")
         if min(self.rampup_step, self.rampup_steps, self.lr_step, self.checkpoint_every) < 1:
             raise ValueError("rampup_step, rampup_steps, lr_step and checkpoint_every must be >= 1")
+        if self.normalization not in NORMALIZATIONS:
+            raise ValueError(
+                f"normalization must be one of {NORMALIZATIONS}, got '{self.normalization}'"
+            )
+        if self.pipeline not in (1, 2):
+            raise ValueError(f"pipeline must be 1 or 2, got {self.pipeline}")
+        if self.pipeline == 1 and self.normalization != "stored":
+            raise ValueError("normalization='volume' needs pipeline=2")
         if self.split not in ("paper", "dev"):
             raise ValueError(f"split must be 'paper' or 'dev', got '{self.split}'")
         if not 0 < self.grid <= 1:
@@ -104,18 +119,34 @@ class TrainConfig:
         }
 
     def key(self) -> str:
-        """Hash of every field that changes the trained weights (paths and cadence excluded)."""
+        """Hash of every field that changes the trained weights (paths and cadence excluded).
+
+        Pipeline 2 identifies the data by content (``data_id``); pipeline-1 keys are computed as
+        they were when those runs trained (resolved path, no pipeline/normalization fields), so
+        the committed dev-split runs keep their keys.
+        """
         d = {k: v for k, v in self.to_dict().items() if k not in NON_RESULT_FIELDS}
-        d["data"] = data_identity(d["data"])
+        if self.pipeline == 1:
+            for name in ("pipeline", "normalization"):
+                d.pop(name)
+            d["data"] = legacy_data_identity(self.data)
+        else:
+            d["data"] = self.data_id or data_fingerprint(self.data)
         return hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
+
+    def with_data_id(self) -> TrainConfig:
+        """This config with its data fingerprint filled in (what a run folder records)."""
+        if self.pipeline == 1 or self.data_id:
+            return self
+        return self.replace(data_id=data_fingerprint(self.data))
 
     def replace(self, **changes: Any) -> TrainConfig:
         return dataclasses.replace(self, **changes)
 
 
-def data_identity(data: str | None) -> str:
-    """What the run key records of the data: the resolved root (``$DTML_DATA`` included), or the
-    phantom's generator version (a new generator is new data)."""
+def legacy_data_identity(data: str | None) -> str:
+    """Pipeline-1 data identity: the resolved root (``$DTML_DATA`` included), or the phantom's
+    generator version. Kept only so that old run keys stay what they were."""
     chosen = data or os.environ.get("DTML_DATA")
     if chosen:
         return str(Path(chosen).expanduser().resolve())
@@ -124,8 +155,30 @@ def data_identity(data: str | None) -> str:
     return f"phantom-v{GENERATOR_VERSION}"
 
 
+def data_fingerprint(data: str | None) -> str:
+    """Pipeline-2 data identity, by content: the phantom's generator version, or a hash of the
+    training list and each listed case file (see ``dtml.data.fingerprint``)."""
+    chosen = data or os.environ.get("DTML_DATA")
+    if not chosen:
+        from dtml.data.phantom import GENERATOR_VERSION
+
+        return f"phantom-v{GENERATOR_VERSION}"
+    from dtml.data.fingerprint import fingerprint
+
+    return fingerprint(chosen)
+
+
 NON_RESULT_FIELDS = frozenset(
-    {"runs_dir", "checkpoint_every", "log_every", "profile", "threads", "eval_patch", "eval_stride"}
+    {
+        "runs_dir",
+        "checkpoint_every",
+        "log_every",
+        "profile",
+        "threads",
+        "eval_patch",
+        "eval_stride",
+        "data_id",  # folded into "data" by key()
+    }
 )
 
 
@@ -175,4 +228,10 @@ def load_profile(name: str, **overrides: Any) -> TrainConfig:
 
 
 def config_from_dict(d: dict[str, Any]) -> TrainConfig:
+    """A config from a saved ``config.yaml``; one without ``pipeline`` predates it (pipeline 1)."""
+    d = {"pipeline": 1, **d}
+    names = {f.name for f in fields(TrainConfig)}
+    bad = set(d) - names
+    if bad:
+        raise ValueError(f"unknown config keys {sorted(bad)}")
     return TrainConfig(**{k: _coerce(k, v) for k, v in d.items()})

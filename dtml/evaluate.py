@@ -6,7 +6,7 @@ probability map is upsampled (trilinear, the inverse of the training resampling)
 threshold and the largest component. Scoring against the resampled label instead would be
 optimistic by up to ~3 Dice points on LA; those coarse-grid numbers are kept as a secondary
 column (``*_grid``). Writes ``<run>/eval-<split>-<mode>[-nolcc]/cases.csv`` and ``summary.json``.
-The ``test`` split needs the 20 official test cases, which this workspace withholds: use ``dev``.
+``test`` scores the 20 scans of ``test.list`` (final, pre-declared evaluations only).
 """
 
 from __future__ import annotations
@@ -20,7 +20,10 @@ import numpy as np
 import torch
 from scipy import ndimage
 
+from dtml.config import data_fingerprint
 from dtml.data.cache import load_case
+from dtml.data.fingerprint import cases_digest
+from dtml.data.intensity import normalize_image
 from dtml.data.la import read_list
 from dtml.data.paths import data_root_or_phantom
 from dtml.data.splits import make_split
@@ -79,19 +82,29 @@ def evaluate_run(
     cfg, method, nets = load_trained(run, device)
     mode = mode or method.default_mode()
     root, is_real = data_root_or_phantom(data if data is not None else cfg.data)
+    if cfg.data_id is not None:
+        found = data_fingerprint(str(root) if is_real else None)
+        if found != cfg.data_id:
+            raise ValueError(
+                f"{root}: data {found} is not the data run {run.name} was trained on "
+                f"({cfg.data_id}); pass --data"
+            )
+    ids = eval_ids(root, split, cfg)
+    where = {"data_root": str(root)}
+    if cfg.pipeline >= 2:  # by content: the evaluated cases' files, no machine path
+        where = {"data_id": cfg.data_id, "eval_cases_digest": cases_digest(root, ids)[:12]}
     out = run / f"eval-{split}-{mode}{'' if lcc else '-nolcc'}"
     if (out / "summary.json").is_file() and not force and save_nifti_to is None:
         summary = json.loads((out / "summary.json").read_text())
-        if summary.get("data_root") == str(root):
+        if all(summary.get(k) == v for k, v in where.items()):
             return summary
-    ids = eval_ids(root, split, cfg)
     autocast = torch.bfloat16 if cfg.precision == "bf16" else None
     rows, t0 = [], time.perf_counter()
     for case_id in ids:
         coarse = load_case(root, case_id, cfg.grid, with_label=True)
         full = load_case(root, case_id, 1.0, with_label=True)
         prob = predict_case(
-            coarse.image,
+            normalize_image(coarse.image, cfg.normalization),
             **method.inference_nets(nets),
             mode=mode,
             k=cfg.k,
@@ -148,7 +161,8 @@ def evaluate_run(
         "run_grid_spacing_mm": list(coarse.spacing),
         "window": list(cfg.window),
         "stride": list(cfg.eval_stride),
-        "data_root": str(root),
+        **where,
+        "normalization": cfg.normalization,
         "real_data": is_real,
         "eval_seconds": round(seconds, 1),
         "hardware": hardware(device),

@@ -23,7 +23,12 @@ def run_dir(cfg: TrainConfig) -> Path:
 
 
 def save_config(cfg: TrainConfig, path: Path) -> None:
-    path.write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    """Write a run's config; from pipeline 2 on, without the data path (``data_id`` names the
+    data by content, so a run folder holds no machine path and moves between machines)."""
+    d = cfg.to_dict()
+    if cfg.pipeline >= 2:
+        d["data"] = None
+    path.write_text(yaml.safe_dump(d, sort_keys=False))
 
 
 def load_config(run: str | Path) -> TrainConfig:

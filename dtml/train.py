@@ -23,6 +23,7 @@ from dtml.config import TrainConfig
 from dtml.data.augment import augment
 from dtml.data.cache import load_cases
 from dtml.data.case import Case
+from dtml.data.intensity import normalize_case
 from dtml.data.la import read_list
 from dtml.data.paths import data_root_or_phantom
 from dtml.data.sampler import batch_indices
@@ -49,7 +50,10 @@ def training_cases(cfg: TrainConfig, method: Method) -> tuple[list[Case], list[C
     root, is_real = data_root_or_phantom(cfg.data)
     train_ids = read_list(root, "train.list")
     split = make_split(cfg.split, train_ids, (), cfg.labeled_count, cfg.val_count)
-    labeled = load_cases(root, split.labeled, cfg.grid, with_label=True)
+    labeled = [
+        normalize_case(c, cfg.normalization)
+        for c in load_cases(root, split.labeled, cfg.grid, with_label=True)
+    ]
     unlabeled = []
     if method.uses_unlabeled and cfg.unlabeled_bs:
         if not split.unlabeled:
@@ -57,8 +61,12 @@ def training_cases(cfg: TrainConfig, method: Method) -> tuple[list[Case], list[C
                 f"method '{cfg.method}' needs unlabeled scans, but the {cfg.split} split with "
                 f"labeled_count={cfg.labeled_count} leaves none"
             )
-        unlabeled = load_cases(root, split.unlabeled, cfg.grid, with_label=False)
-    info = {"data_root": str(root), "real_data": is_real, **split.summary()}
+        unlabeled = [
+            normalize_case(c, cfg.normalization)
+            for c in load_cases(root, split.unlabeled, cfg.grid, with_label=False)
+        ]
+    where = {"data_root": str(root)} if cfg.pipeline == 1 else {"data_id": cfg.data_id}
+    info = {**where, "real_data": is_real, **split.summary()}
     return labeled, unlabeled, info
 
 
@@ -77,16 +85,17 @@ def make_batch(
         cfg.labeled_bs,
         cfg.unlabeled_bs if unlabeled else 0,
         cfg.seed,
+        cfg.pipeline,
     )
     images, labels = [], []
     for slot, i in enumerate(lab_idx):
         rng = np.random.default_rng([cfg.seed, 2, iteration, slot])
-        img, lab = augment(labeled[i].image, labeled[i].label, cfg.patch, rng)
+        img, lab = augment(labeled[i].image, labeled[i].label, cfg.patch, rng, cfg.pipeline)
         images.append(img)
         labels.append(lab)
     for slot, i in enumerate(unl_idx, start=len(lab_idx)):
         rng = np.random.default_rng([cfg.seed, 2, iteration, slot])
-        img, _ = augment(unlabeled[i].image, None, cfg.patch, rng)
+        img, _ = augment(unlabeled[i].image, None, cfg.patch, rng, cfg.pipeline)
         images.append(img)
     image = torch.from_numpy(np.stack(images)[:, None]).to(device)
     image = image.contiguous(memory_format=torch.channels_last_3d)
@@ -172,7 +181,7 @@ def train(
     A finished run (``final.pt`` exists) is returned at once. ``stop_after`` stops (as if killed)
     after that many iterations of this call, leaving the last checkpoint behind.
     """
-    cfg = resolve(cfg)
+    cfg = resolve(cfg).with_data_id()
     out = run_dir(cfg)
     if (out / "final.pt").is_file():
         return out

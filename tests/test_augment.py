@@ -26,9 +26,12 @@ def test_random_crop_has_patch_shape_and_is_seeded():
 def test_small_volumes_are_padded_like_the_official_crop():
     volume = np.ones((10, 20, 6), np.float32)
     padded = pad_to(volume, (16, 16, 8))
-    # (16 - 10)//2 + 3 = 6 each side on x, (8 - 6)//2 + 3 = 4 each side on z, y untouched
-    assert padded.shape == (22, 20, 14)
-    assert padded[:6].sum() == 0 and padded[6:16, :, 4:10].all()
+    # official: (16 - 10)//2 + 3 = 6 each side on x, (8 - 6)//2 + 3 = 4 on z, and y (longer
+    # than the patch by 4) still gains max((16 - 20)//2 + 3, 0) = 1 each side
+    assert padded.shape == (22, 22, 14)
+    assert padded[:6].sum() == 0 and padded[6:16, 1:21, 4:10].all()
+    assert pad_to(volume, (16, 16, 8), pipeline=1).shape == (22, 20, 14)  # y untouched
+    assert pad_to(np.ones((17, 30, 9)), (16, 16, 8)).shape == (17, 30, 9)  # nothing short
 
 
 def test_center_crop_is_central():
@@ -42,3 +45,15 @@ def test_augment_without_label_returns_none():
     image = np.zeros((20, 20, 20), np.float32)
     img, lab = augment(image, None, (16, 16, 16), np.random.default_rng(0))
     assert lab is None and img.shape == (16, 16, 16)
+
+
+def test_crop_start_excludes_its_upper_bound_as_the_official_randint():
+    volume = np.arange(18 * 17 * 9, dtype=np.float32).reshape(18, 17, 9)
+    starts1, starts2 = set(), set()
+    for seed in range(300):
+        out2 = random_crop([volume], (16, 16, 8), np.random.default_rng(seed))[0]
+        out1 = random_crop([volume], (16, 16, 8), np.random.default_rng(seed), pipeline=1)[0]
+        starts2.add(tuple(int(v) for v in np.unravel_index(int(out2.flat[0]), volume.shape)))
+        starts1.add(tuple(int(v) for v in np.unravel_index(int(out1.flat[0]), volume.shape)))
+    assert {s[0] for s in starts2} == {0, 1}  # randint(0, 18 - 16): never 2
+    assert {s[0] for s in starts1} == {0, 1, 2}  # pipeline 1: inclusive

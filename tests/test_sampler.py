@@ -13,10 +13,34 @@ def test_labeled_stream_visits_every_case_once_per_epoch():
     assert not np.array_equal(np.concatenate(epoch), np.concatenate(next_epoch))
 
 
-def test_unlabeled_stream_is_a_chain_of_permutations():
+def test_pipeline1_unlabeled_stream_is_a_chain_of_permutations():
     n_u = 10
-    drawn = np.concatenate([batch_indices(it, 4, n_u, 2, 2, seed=0)[1] for it in range(15)])
+    drawn = np.concatenate(
+        [batch_indices(it, 4, n_u, 2, 2, seed=0, pipeline=1)[1] for it in range(15)]
+    )
     for start in range(0, 30, n_u):  # 15 batches x 2 = 3 full permutations
+        assert sorted(drawn[start : start + n_u].tolist()) == list(range(n_u))
+
+
+def test_pipeline2_unlabeled_stream_restarts_every_epoch():
+    """The official sampler: each 8-iteration epoch takes the head of a fresh permutation, so an
+    epoch never repeats a scan, while consecutive epochs may (and here do) share scans."""
+    n_l, n_u, bs = 16, 64, 2
+    epochs = [
+        np.concatenate(
+            [batch_indices(e * 8 + s, n_l, n_u, bs, bs, seed=1)[1] for s in range(n_l // bs)]
+        )
+        for e in range(20)
+    ]
+    assert all(len(set(ep.tolist())) == 16 for ep in epochs)  # without replacement in an epoch
+    first_32 = np.concatenate(epochs[:4])  # 64 draws: a chain would cover all 64 scans
+    assert len(set(first_32.tolist())) < n_u
+
+
+def test_pipeline2_chains_when_an_epoch_needs_more_than_all_unlabeled():
+    n_u = 3  # 8 iterations x 2 = 16 draws per epoch from 3 scans: whole permutations chained
+    drawn = np.concatenate([batch_indices(it, 16, n_u, 2, 2, seed=0)[1] for it in range(8)])
+    for start in range(0, 15, n_u):
         assert sorted(drawn[start : start + n_u].tolist()) == list(range(n_u))
 
 

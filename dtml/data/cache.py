@@ -86,7 +86,7 @@ def load_case(
     if with_label:
         arrays["label"] = case.label
     cfile.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cfile.with_name(cfile.stem + ".tmp.npz")
+    tmp = cfile.with_name(f"{cfile.stem}.{os.getpid()}.tmp.npz")  # concurrent workers: no clash
     np.savez(tmp, **arrays)
     os.replace(tmp, cfile)
     return case
