@@ -4,21 +4,28 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-# A CPU build of torch lies on the project's machines; an unpinned torch pulls a multi-GB CUDA build.
-# GPU users: install a CUDA build of torch into .venv first and run `make setup TORCH_SPEC=`.
-TORCH_SPEC ?= torch==2.13.0
+# torch is installed first, on its own: TORCH_SPEC from TORCH_INDEX (default: the public index,
+# whose Linux torch==2.13.0 wheel is the CUDA build, several GB). CPU only (a few hundred MB):
+#   make setup TORCH_INDEX=https://download.pytorch.org/whl/cpu
+# A CUDA build already in .venv: `make setup TORCH_SPEC=` keeps it.
+TORCH_SPEC  ?= torch==2.13.0
+TORCH_INDEX ?=
+# The Jupyter kernel lives inside .venv (--sys-prefix): no user-wide kernel spec is written, so
+# two checkouts never overwrite each other's; JupyterLab from .venv (`make lab`) lists it.
+KERNEL_NAME ?= dtml
 PROFILE ?= default
 SHARED_LA := $(wildcard ../shared/data/LA)
 
-.PHONY: setup test lint format reproduce lab bench clean
+.PHONY: setup test lint format reproduce figures lab bench clean
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip 2>&1 | grep -v "is ignored" || true
-	$(PY) -m pip install -q $(TORCH_SPEC) -e ".[notebooks,dev]" 2>&1 | grep -v "is ignored"; test $${PIPESTATUS[0]:-0} -eq 0
-	$(PY) -m ipykernel install --user --name dtml --display-name "dtml (.venv)" >/dev/null
+	$(if $(TORCH_SPEC),$(PY) -m pip install -q $(TORCH_SPEC) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) 2>&1 | grep -v "is ignored"; test $${PIPESTATUS[0]:-0} -eq 0)
+	$(PY) -m pip install -q -e ".[notebooks,dev]" 2>&1 | grep -v "is ignored"; test $${PIPESTATUS[0]:-0} -eq 0
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL_NAME) --display-name "dtml ($(CURDIR)/$(VENV))" >/dev/null
 	touch $(STAMP)
 
 lint: setup
@@ -34,8 +41,16 @@ test: setup lint
 	DTML_SHARED_LA="$(SHARED_LA)" $(PY) -m pytest -q
 
 # Every notebook in order on the embedded phantom (or the real data when DTML_DATA is set).
+# Executed copies and figures go to notebooks/executed/ (git-ignored): no tracked file changes.
+# Runs are cached in runs/; the tests train into a temporary folder, so none of theirs is reused.
 reproduce: setup
 	$(PY) -m dtml notebooks --profile $(PROFILE) --out notebooks/executed
+
+# Rewrite the committed figures: figures/ (every notebook) and figures/committed (tables 1-3 of the
+# committed real-data results).
+figures: setup
+	$(PY) -m dtml notebooks --profile $(PROFILE) --out notebooks/executed --refresh-figures
+	$(PY) -m dtml notebooks --profile committed --only 04,05,06 --out notebooks/executed/committed --refresh-figures
 
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks/

@@ -127,6 +127,11 @@ class TrainConfig:
         """
         d = {k: v for k, v in self.to_dict().items() if k not in NON_RESULT_FIELDS}
         if self.pipeline == 1:
+            if not self.data and self.data_id and self.data_id.startswith("la-"):
+                raise ValueError(
+                    "pipeline-1 run keys hash the data path, which this saved config no longer "
+                    "records (data_id only); set data to recompute the key"
+                )
             for name in ("pipeline", "normalization"):
                 d.pop(name)
             d["data"] = legacy_data_identity(self.data)

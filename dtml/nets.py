@@ -1,6 +1,6 @@
 """The V-Net backbone shared by M_s and M_d (paper Sec. 3.1, Fig. 1), with two 1x1x1 heads.
 
-Layout as in the authors' code (see ``official_code_notes.md``): encoder stages of 1/2/3/3/3
+Layout as in the authors' code (see ``docs/authors_code.md``): encoder stages of 1/2/3/3/3
 3x3x3 convolutions (each + BatchNorm3d + ReLU) at widths f, 2f, 4f, 8f, 16f; strided 2x2x2
 down-convolutions; transposed 2x2x2 up-convolutions whose output is ADDED to the skip; decoder
 stages of 3/3/2/1 convolutions; Dropout3d(0.5) on the bottleneck and before the heads (training

@@ -9,7 +9,14 @@ injected (papermill's inspection), so a shared or extra parameter never breaks a
 The kernel: the default ``python3`` is pinned to *this* interpreter (``sys.executable``) through a
 temporary kernel spec, so a ``python3`` kernel spec of another Python (user-wide, system, or on
 ``JUPYTER_PATH``) can never be picked up; the kernel also gets this repository on ``PYTHONPATH``.
-Any other ``kernel_name`` is resolved by Jupyter as usual.
+Any other ``kernel_name`` is resolved by Jupyter as usual. Kernels talk to the runner over IPC
+sockets in a private temporary folder (not TCP ports), so no port is opened and ipykernel prints no
+"running over TCP without encryption" warning.
+
+Running never changes tracked files: each notebook's ``figures_dir`` is ``<out_dir>/figures``
+(git-ignored under ``notebooks/executed/``) unless ``refresh_figures`` asks to rewrite the
+committed set, i.e. the profile's ``figures_dir`` (relative to ``notebooks/``) or ``figures/``.
+Tests pass their own ``runs_dir`` so that they never train into the project's ``runs/``.
 """
 
 from __future__ import annotations
@@ -20,8 +27,9 @@ import os
 import sys
 import tempfile
 import time
+import uuid
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +39,8 @@ NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 DEFAULT_KERNEL = "python3"
 SHARED_KEY = "_all"
 CELL_TIMEOUT_S = 1800
+COMMITTED_FIGURES = "figures"  # the committed figure set, relative to the repository root
+MAX_IPC_PATH = 90  # a Unix socket path is limited to ~107 bytes; longer: fall back to TCP
 
 
 class NotebookExecutionError(RuntimeError):
@@ -132,12 +142,29 @@ def _write_kernel_spec(folder: Path, repo_root: Path) -> Path:
     return spec_dir.parent
 
 
-def _kernel_manager(kernel_dirs: Path):
+def _transport(socket_dir: Path) -> dict[str, str]:
+    """IPC sockets in ``socket_dir`` (no TCP port, no plain-text warning); TCP where impossible."""
+    ip = socket_dir / f"ipc-{uuid.uuid4().hex[:8]}"
+    if os.name == "nt" or len(str(ip)) > MAX_IPC_PATH:
+        return {}
+    return {"transport": "ipc", "ip": str(ip)}
+
+
+def _kernel_manager(
+    kernel_dirs: Path | None, kernel_name: str = DEFAULT_KERNEL, socket_dir: Path | None = None
+):
+    """A kernel manager for ``kernel_name``, from ``kernel_dirs`` only when given."""
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import AsyncKernelManager
 
-    specs = KernelSpecManager(kernel_dirs=[str(kernel_dirs)], ensure_native_kernel=False)
-    return AsyncKernelManager(kernel_name=DEFAULT_KERNEL, kernel_spec_manager=specs)
+    kwargs: dict[str, Any] = {}
+    if kernel_dirs is not None:
+        specs = KernelSpecManager(kernel_dirs=[str(kernel_dirs)], ensure_native_kernel=False)
+        kwargs["kernel_spec_manager"] = specs
+    socket_dir = socket_dir or (kernel_dirs.parent if kernel_dirs is not None else None)
+    if socket_dir is not None:
+        kwargs.update(_transport(socket_dir))
+    return AsyncKernelManager(kernel_name=kernel_name, **kwargs)
 
 
 def _shutdown(km) -> None:
@@ -166,6 +193,24 @@ def _failure_message(notebook: str, error: Exception) -> str:
     return f"notebook {notebook} failed: {type(error).__name__}: {error}"
 
 
+def figures_dir_for(
+    stem: str,
+    profile_params: Mapping[str, Mapping[str, Any]],
+    root: Path,
+    out: Path,
+    refresh_figures: bool = False,
+) -> str:
+    """Where notebook ``stem`` saves its figures: ``<out>/figures``, or with ``refresh_figures``
+    the committed set (the profile's ``figures_dir``, relative to ``notebooks/``, else figures/)."""
+    if not refresh_figures:
+        return str(out / "figures")
+    merged = {**profile_params.get(SHARED_KEY, {}), **profile_params.get(stem, {})}
+    chosen = merged.get("figures_dir")
+    if chosen is None:
+        return str(root / COMMITTED_FIGURES)
+    return str((root / "notebooks" / str(chosen)).resolve())
+
+
 def run_notebooks(
     names: Sequence[str] | None = None,
     profile: str = "default",
@@ -173,12 +218,17 @@ def run_notebooks(
     repo_root: str | Path | None = None,
     extra_parameters: Mapping[str, Any] | None = None,
     kernel_name: str | None = None,
+    refresh_figures: bool = False,
+    on_done: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[Path]:
     """Execute notebooks in order (cwd = notebooks/), stop at the first failing cell.
 
     ``names``: "01", stems or file names (None: every ``NN_*.ipynb``). ``out_dir`` (relative to
-    ``repo_root``) receives the executed copies and ``summary.json`` (notebook, seconds, status,
-    injected and skipped parameters), rewritten after each notebook. Returns the executed paths.
+    ``repo_root``) receives the executed copies, ``summary.json`` (notebook, seconds, status,
+    injected and skipped parameters), rewritten after each notebook, and the figures
+    (``<out_dir>/figures``; ``refresh_figures``: the committed set instead, see
+    :func:`figures_dir_for`). A ``figures_dir`` in ``extra_parameters`` wins over both.
+    ``on_done`` is called with each notebook's summary entry. Returns the executed paths.
     Raises :class:`NotebookExecutionError` naming the notebook and cell on the first failure.
     """
     import papermill
@@ -197,6 +247,8 @@ def run_notebooks(
         summary.append(entry)
         meta = {"profile": profile, "python": sys.executable, "notebooks": summary}
         (out / "summary.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
+        if on_done is not None:
+            on_done(entry)
 
     with tempfile.TemporaryDirectory(prefix="dtml-kernel-") as tmp:
         pinned = kernel_name in (None, DEFAULT_KERNEL)
@@ -204,10 +256,22 @@ def run_notebooks(
         for name in chosen:
             source = notebooks_dir / name
             target = out / name
-            params, skipped = notebook_parameters(source, profile_params, extra_parameters)
-            engine_kwargs = {"km": _kernel_manager(kernel_dirs)} if pinned else {}
+            figures = figures_dir_for(source.stem, profile_params, root, out, refresh_figures)
+            extra = {"figures_dir": figures, **(extra_parameters or {})}
+            params, skipped = notebook_parameters(source, profile_params, extra)
+            skipped = [k for k in skipped if k != "figures_dir" or k in (extra_parameters or {})]
+            if pinned:
+                km = _kernel_manager(kernel_dirs)
+            else:
+                km = _kernel_manager(None, kernel_name, socket_dir=Path(tmp))
+            engine_kwargs = {"km": km}
             start = time.perf_counter()
-            entry = {"notebook": name, "parameters": params, "skipped_parameters": skipped}
+            entry = {
+                "notebook": name,
+                "executed": str(target),
+                "parameters": params,
+                "skipped_parameters": skipped,
+            }
             try:
                 papermill.execute_notebook(
                     str(source),
@@ -223,39 +287,73 @@ def run_notebooks(
                 message = _failure_message(name, error)
                 seconds = round(time.perf_counter() - start, 2)
                 record({**entry, "seconds": seconds, "status": "failed", "error": message})
-                raise NotebookExecutionError(f"{message} (executed copy: {target})") from error
+                raise NotebookExecutionError(
+                    f"{message} (after {seconds:.1f} s; executed copy: {target})"
+                ) from error
             finally:
-                _shutdown(engine_kwargs.get("km"))
+                _shutdown(km)
             record({**entry, "seconds": round(time.perf_counter() - start, 2), "status": "ok"})
             executed.append(target)
     return executed
 
 
+def _one_line(text: str) -> str:
+    return " | ".join(line.strip() for line in str(text).splitlines() if line.strip())
+
+
+def _console_path(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _print_done(entry: Mapping[str, Any]) -> None:
+    """One console line per notebook: name, status and wall time (errors: see main)."""
+    if entry["status"] == "ok":
+        executed = _console_path(Path(entry["executed"]))
+        print(f"{entry['notebook']}: ok in {entry['seconds']:.1f} s -> {executed}", flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m dtml notebooks``: 0 on success, 1 on a failed notebook, 2 on bad arguments."""
+    """``python -m dtml notebooks``: 0 on success, 1 on a failed notebook, 2 on bad arguments.
+
+    Prints one line per executed notebook (its wall time) and, on an error, one line on stderr.
+    """
     parser = argparse.ArgumentParser(prog="dtml notebooks", description=run_notebooks.__doc__)
     parser.add_argument("--profile", default="default", help="notebooks/params/<profile>.yaml")
-    parser.add_argument("--out", default="notebooks/executed", help="executed copies go here")
+    parser.add_argument(
+        "--out", default="notebooks/executed", help="executed copies, summary.json and figures/"
+    )
     parser.add_argument("--only", default=None, help="comma-separated, e.g. 01,02")
     parser.add_argument("--data", default=None, help="data_dir for notebooks that declare it")
     parser.add_argument("--kernel", default=None, help="kernel spec name (default: this Python)")
+    parser.add_argument(
+        "--refresh-figures",
+        action="store_true",
+        help="rewrite the committed figures (figures/, or the profile's figures_dir) instead of "
+        "<out>/figures",
+    )
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else None
+    if args.data and not Path(args.data).is_dir():
+        print(f"dtml: error: --data {args.data}: no such data folder", file=sys.stderr)
+        return 2
     extra = {"data_dir": str(Path(args.data).resolve())} if args.data else None
     try:
-        paths = run_notebooks(
+        run_notebooks(
             names,
             profile=args.profile,
             out_dir=Path(args.out).resolve(),
             extra_parameters=extra,
             kernel_name=args.kernel,
+            refresh_figures=args.refresh_figures,
+            on_done=_print_done,
         )
     except NotebookExecutionError as error:
-        print(f"dtml notebooks: {error}", file=sys.stderr)
+        print(f"dtml: error: {_one_line(str(error))}", file=sys.stderr)
         return 1
     except ValueError as error:  # unknown notebook or profile: nothing was run
-        print(f"dtml notebooks: {error}", file=sys.stderr)
+        print(f"dtml: error: {_one_line(str(error))}", file=sys.stderr)
         return 2
-    for path in paths:
-        print(path)
     return 0

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TypeVar
 
+import edt
 import numpy as np
 import torch
 from scipy import ndimage
@@ -69,6 +70,24 @@ def _check_k(k: float) -> float:
     return k
 
 
+def _squared_distance(
+    labels: np.ndarray, sampling: Sequence[float] | None = None, threads: int = 1
+) -> np.ndarray:
+    """Squared Euclidean distance (float32) of every voxel to the nearest voxel of another label.
+
+    One pass of the ``edt`` package (a maintained EDT, ~2x scipy's per pass): label 0 (``False``)
+    is background, at distance 0; with several non-zero labels every voxel gets the distance to the
+    nearest voxel of a different label (both sides of a binary mask in one pass). The array border
+    is not background, as in ``scipy.ndimage.distance_transform_edt``. On a unit grid the squares
+    are integers, exact in float32 below 2**24, so their float64 square roots are bit-identical to
+    scipy's distances; with ``sampling`` they are float32 sums (scipy's within relative 1e-6).
+    ``threads``: edt's row-parallel threads (same result for any number).
+    """
+    return edt.edtsq(
+        np.ascontiguousarray(labels), anisotropy=sampling, black_border=False, parallel=threads
+    )
+
+
 def inner_boundary(mask: np.ndarray) -> np.ndarray:
     """Foreground voxels with a face-connected background neighbour (the ``dG`` of Eq. 1).
 
@@ -93,27 +112,37 @@ def signed_distance(mask: np.ndarray, spacing: Sequence[float] | None = None) ->
     boundary = inner_boundary(mask)
     if not boundary.any():
         return np.zeros(mask.shape, dtype=np.float32)
-    distance = ndimage.distance_transform_edt(~boundary, sampling=sampling)
+    distance = np.sqrt(_squared_distance(~boundary, sampling), dtype=np.float64)
     sdf = np.where(mask, -distance, distance).astype(np.float32)
     sdf[boundary] = 0.0  # +0.0, not the -0.0 the negation leaves there
     return sdf
 
 
-def _normalized_one(mask: np.ndarray) -> np.ndarray:
+def _normalized_one(mask: np.ndarray, threads: int = 1) -> np.ndarray:
     """The authors' SDF target for one crop (see :func:`normalized_signed_distance`)."""
     if not mask.any() or mask.all():
         return np.zeros(mask.shape, dtype=np.float32)
-    inside = ndimage.distance_transform_edt(mask)  # to the nearest background voxel
-    outside = ndimage.distance_transform_edt(~mask)  # to the nearest foreground voxel
-    # Both minima are 0 (attained on the other side), so min-max scaling is division by the max.
+    # Labels 1 (background) and 2 (foreground): one EDT gives, inside, the squared distance to the
+    # nearest background voxel and, outside, to the nearest foreground voxel (integers here).
+    squared = _squared_distance(mask.view(np.uint8) + np.uint8(1), threads=threads)
+    index = squared.astype(np.intp)
+    n_out = int(index.max(where=~mask, initial=0))
+    n_in = int(index.max(where=mask, initial=0))
+    # Both sides' minima are 0 (attained on the other side), so min-max scaling is division by each
+    # side's max. A value depends only on (side, squared distance): each distinct value is computed
+    # once, in float64 as the authors do (d / -max inside is exactly their 0 - d / max), then
+    # looked up; the map equals the per-voxel float64 computation bit for bit.
+    roots = np.sqrt(np.arange(max(n_in, n_out) + 1, dtype=np.float64))
+    table = np.concatenate([roots[: n_out + 1] / roots[n_out], roots[: n_in + 1] / -roots[n_in]])
+    table = table.astype(np.float32)
     # A foreground voxel at distance exactly 1 from the background has a face-connected background
-    # neighbour: that is the inner boundary, found without another pass over the crop.
-    sdf = outside / outside.max() - inside / inside.max()
-    sdf[inside == 1.0] = 0.0
-    return sdf.astype(np.float32)
+    # neighbour: that is the inner boundary, zeroed (+0.0) without another pass over the crop.
+    table[n_out + 1 + 1] = 0.0
+    index += mask * (n_out + 1)  # foreground voxels read the second half of the table
+    return table[index]
 
 
-def normalized_signed_distance(mask: ArrayOrTensor) -> ArrayOrTensor:
+def normalized_signed_distance(mask: ArrayOrTensor, threads: int | None = None) -> ArrayOrTensor:
     """The SDF regression target of the authors' code, per item of a batch ``(B, *spatial)``.
 
     ``spatial`` is 2D or 3D. For each item, the outside distance (to the nearest foreground voxel)
@@ -126,16 +155,20 @@ def normalized_signed_distance(mask: ArrayOrTensor) -> ArrayOrTensor:
 
     numpy in, numpy (float32) out; a torch tensor in gives a tensor on the input's device, with the
     input's dtype if floating, else float32. The torch path runs on CPU numpy and is not
-    differentiable: this is a target, not a loss.
+    differentiable: this is a target, not a loss. ``threads``: EDT threads per item (``None``:
+    torch's CPU thread count, which training sets from ``TrainConfig.threads``); the result does
+    not depend on it.
     """
+    if threads is None:
+        threads = torch.get_num_threads()
     if isinstance(mask, torch.Tensor):
-        array = normalized_signed_distance(mask.detach().cpu().numpy())
+        array = normalized_signed_distance(mask.detach().cpu().numpy(), threads)
         dtype = mask.dtype if mask.dtype.is_floating_point else torch.float32
         return torch.from_numpy(array).to(device=mask.device, dtype=dtype)
     batch = _as_binary(mask, "mask (batch, *spatial)", (3, 4))
     out = np.zeros(batch.shape, dtype=np.float32)
     for i, item in enumerate(batch):
-        out[i] = _normalized_one(item)
+        out[i] = _normalized_one(item, threads)
     return out
 
 

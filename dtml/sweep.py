@@ -1,11 +1,16 @@
 """Sweeps: one plan (YAML) of table rows x seeds, expanded to run configs and executed anywhere.
 
 A plan names a profile, a split, seeds, optional label counts and ordered stages of table rows
-(``dtml.experiments``) with config overrides. Every run trains into the run cache (finished runs
-are skipped, interrupted ones resume from their last checkpoint) and is then evaluated on the
-split's held-out scans. Executors: ``local`` (N worker processes on this machine; N CPU workers or
-N runs sharing one GPU) and ``slurm`` (submitit job array; ``--executor debug`` runs submitit's
-in-process executor for tests).
+(``dtml.experiments``) with config overrides (plan-level ``set:``, then the stage's ``set:``).
+Runs are expanded stage by stage, row by row, label count by label count, seed by seed; a run's
+index is its place in that order. Every run trains into the run cache (finished runs are skipped,
+interrupted ones resume from their last checkpoint) and is then evaluated on the split's held-out
+scans. Executors: ``local`` (N worker processes on this machine; N CPU workers or N runs sharing
+one GPU) and ``slurm`` (submitit job array; ``--executor debug`` runs submitit's in-process
+executor, for tests).
+
+``--set`` takes only fields outside the run key (``RUNTIME_KEYS``: threads, runs_dir, checkpoint
+and log cadence, evaluation window): what a plan trains is defined by the plan alone.
 """
 
 from __future__ import annotations
@@ -16,17 +21,27 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from dtml.config import TrainConfig, parse_overrides
-from dtml.experiments import config_for, shown_rows
+from dtml.config import (
+    NON_RESULT_FIELDS,
+    PROFILES,
+    TrainConfig,
+    _coerce,
+    load_profile,
+    parse_overrides,
+)
+from dtml.experiments import ALL_LABELED, config_for, shown_rows
 
 PLAN_KEYS = {"profile", "split", "seeds", "labeled_counts", "set", "stages"}
 STAGE_KEYS = {"name", "rows", "set", "seeds"}
+# set by the rows, seeds, --data and profile of a plan, never by its `set:`
+PLAN_OWNED = {"method", "seed", "data", "data_id", "profile"}
+RUNTIME_KEYS = tuple(sorted(NON_RESULT_FIELDS - {"data_id", "profile"}))
 
 
 @dataclass(frozen=True)
@@ -44,41 +59,118 @@ class Plan:
     profile: str
     runs: tuple[PlannedRun, ...]
 
+    @property
+    def stages(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(r.stage for r in self.runs))
+
 
 def _rows_by_label() -> dict[str, Any]:
     return {row.label: row for n in (1, 2, 3) for row in shown_rows(n) if row.reimplemented}
 
 
+def _overrides(path: Path, where: str, values: Any) -> dict[str, Any]:
+    """A ``set:`` mapping checked against the config fields and converted to their types."""
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise ValueError(f"{path}: {where}'set' must be a mapping of config fields to values")
+    names = {f.name for f in fields(TrainConfig)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ValueError(f"{path}: {where}unknown config keys {unknown} in 'set'")
+    owned = sorted(set(values) & PLAN_OWNED)
+    if owned:
+        raise ValueError(
+            f"{path}: {where}'set' cannot change {owned} (given by the rows, seeds, profile "
+            "and --data)"
+        )
+    try:
+        return {k: _coerce(k, v) for k, v in values.items()}
+    except ValueError as error:
+        raise ValueError(f"{path}: {where}bad value in 'set': {error}") from error
+
+
+def _int_list(path: Path, where: str, key: str, value: Any, allow: tuple = ()) -> list:
+    if not isinstance(value, list) or not value:
+        raise ValueError(f"{path}: {where}'{key}' must be a non-empty list, got {value!r}")
+    for v in value:
+        if v not in allow and (not isinstance(v, int) or isinstance(v, bool)):
+            raise ValueError(f"{path}: {where}'{key}' must hold integers, got {v!r}")
+    return value
+
+
 def load_plan(path: str | Path) -> Plan:
-    """Read and check a plan file; every error names the file and the key."""
+    """Read and check a plan file; every error is one line naming the file (and the stage)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: plan file not found")
-    d = yaml.safe_load(path.read_text()) or {}
+    try:
+        d = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise ValueError(f"{path}: not valid YAML ({' '.join(str(error).split())})") from error
+    d = d if d is not None else {}
+    if not isinstance(d, dict):
+        raise ValueError(f"{path}: a plan is a mapping with keys {sorted(PLAN_KEYS)}")
     bad = set(d) - PLAN_KEYS
     if bad:
         raise ValueError(f"{path}: unknown plan keys {sorted(bad)}; known: {sorted(PLAN_KEYS)}")
+    profile = d.get("profile", "cpu")
+    if profile not in PROFILES:
+        raise ValueError(f"{path}: unknown profile '{profile}', expected one of {PROFILES}")
     rows = _rows_by_label()
-    base = {"split": d.get("split", "paper"), **(d.get("set") or {})}
-    counts = d.get("labeled_counts") or [None]
+    base = {"split": d.get("split", "paper"), **_overrides(path, "", d.get("set"))}
+    counts = d.get("labeled_counts")
+    counts = (
+        [None] if counts is None else _int_list(path, "", "labeled_counts", counts, (ALL_LABELED,))
+    )
+    plan_seeds = _int_list(path, "", "seeds", d.get("seeds", [1]))
+    stages = d.get("stages") or []
+    if not isinstance(stages, list):
+        raise ValueError(f"{path}: 'stages' must be a list of mappings")
     runs = []
-    for i, stage in enumerate(d.get("stages") or []):
+    for i, stage in enumerate(stages):
+        if not isinstance(stage, dict):
+            raise ValueError(
+                f"{path}: stage {i + 1} must be a mapping with keys {sorted(STAGE_KEYS)}"
+            )
         name = stage.get("name", f"stage{i + 1}")
+        where = f"stage '{name}': "
         bad = set(stage) - STAGE_KEYS
         if bad:
-            raise ValueError(f"{path}: stage '{name}': unknown keys {sorted(bad)}")
-        for label in stage.get("rows") or []:
+            raise ValueError(
+                f"{path}: {where}unknown keys {sorted(bad)}; known: {sorted(STAGE_KEYS)}"
+            )
+        over = {**base, **_overrides(path, where, stage.get("set"))}
+        try:  # a value of the right type can still be invalid (a 2D patch, an unknown split)
+            load_profile(profile, **over)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{path}: {where}bad value in 'set': {error}") from error
+        seeds = _int_list(path, where, "seeds", stage.get("seeds", plan_seeds))
+        labels = stage.get("rows") or []
+        if not isinstance(labels, list):
+            raise ValueError(f"{path}: {where}'rows' must be a list of row labels")
+        for label in labels:
             if label not in rows:
-                raise ValueError(f"{path}: stage '{name}': unknown row '{label}'")
+                raise ValueError(f"{path}: {where}unknown row '{label}'; known: {sorted(rows)}")
             for count in counts:
-                for seed in stage.get("seeds", d.get("seeds", [1])):
-                    over = {**base, **(stage.get("set") or {})}
-                    if count is not None:
-                        over["labeled_count"] = count
-                    runs.append(PlannedRun(name, label, int(seed), over))
+                for seed in seeds:
+                    extra = {} if count is None else {"labeled_count": count}
+                    runs.append(PlannedRun(name, label, int(seed), {**over, **extra}))
     if not runs:
         raise ValueError(f"{path}: the plan has no runs (stages: rows)")
-    return Plan(d.get("profile", "cpu"), tuple(runs))
+    return Plan(profile, tuple(runs))
+
+
+def runtime_overrides(pairs: list[str]) -> dict[str, Any]:
+    """``--set KEY=VALUE`` pairs, limited to fields outside the run key (``RUNTIME_KEYS``)."""
+    extra = parse_overrides(pairs)
+    keyed = sorted(set(extra) - set(RUNTIME_KEYS))
+    if keyed:
+        raise ValueError(
+            f"--set {','.join(keyed)}: part of the run key, so it belongs in the plan's 'set:' "
+            f"(--set takes {', '.join(RUNTIME_KEYS)})"
+        )
+    return extra
 
 
 def run_config(plan: Plan, run: PlannedRun, data: str | None, extra: dict | None = None):
@@ -97,37 +189,43 @@ def state(cfg: TrainConfig) -> str:
 
     out = run_dir(cfg.with_data_id())
     if (out / "final.pt").is_file():
-        split = eval_split(cfg)
-        done = any(out.glob(f"eval-{split}-*/summary.json"))
+        done = any(out.glob(f"eval-{eval_split(cfg)}-*/summary.json"))
         return "finished" if done else "trained"
     return "partial" if (out / "last.pt").is_file() else "new"
 
 
 def execute(plan_path: str, index: int, data: str | None, extra: dict | None = None) -> str:
-    """Train and evaluate run ``index`` of the plan in this process; returns its run folder."""
+    """Train and evaluate run ``index`` of the plan in this process; returns its run folder.
+
+    A run another live process is training is skipped (that process finishes it)."""
     from dtml.evaluate import evaluate_run
-    from dtml.train import train
+    from dtml.train import RunLocked, train
 
     plan = load_plan(plan_path)
+    if not 0 <= index < len(plan.runs):
+        raise ValueError(f"{plan_path}: --index {index} outside 0..{len(plan.runs) - 1}")
     cfg = run_config(plan, plan.runs[index], data, extra)
-    out = train(cfg, progress=False)
+    try:
+        out = train(cfg, progress=False)
+    except RunLocked as error:
+        return f"{error} (skipped)"
     evaluate_run(out, data, eval_split(cfg))
     return str(out)
 
 
-def _run_local(plan_path: str, indices: list[int], data, extra: dict, workers: int) -> int:
-    """N worker processes; a run another process is training (its lock) is skipped."""
+def _run_local(plan_path: str, indices: list[int], data, sets: list[str], workers: int) -> int:
+    """N worker processes, one run each; returns the number of failed runs."""
     queue, active, failed = list(indices), [], 0
-    sets = [f"--set={k}={v}" for k, v in extra.items()]
     while queue or active:
         while queue and len(active) < workers:
             i = queue.pop(0)
-            cmd = [sys.executable, "-m", "dtml", "sweep", plan_path, "--index", str(i), *sets]
+            cmd = [sys.executable, "-m", "dtml", "sweep", plan_path, "--index", str(i)]
+            cmd += [f"--set={pair}" for pair in sets]  # as given: values keep their spelling
             if data:
                 cmd += ["--data", data]
             print(f"{time.strftime('%FT%T')} start run {i}", flush=True)
             active.append((i, subprocess.Popen(cmd)))
-        time.sleep(1.0)
+        time.sleep(0.2)
         for i, proc in list(active):
             if proc.poll() is not None:
                 active.remove((i, proc))
@@ -150,7 +248,7 @@ def _run_submitit(plan_path: str, indices: list[int], data, extra: dict, args) -
     failed = 0
     for job in jobs:
         try:
-            print(job.result())
+            print(job.result(), flush=True)
         except Exception as e:  # noqa: BLE001 - report every failed task, keep collecting
             print(f"task {job.job_id} failed: {e}", file=sys.stderr)
             failed += 1
@@ -161,7 +259,12 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="dtml sweep", description=__doc__)
     p.add_argument("plan", help="plan YAML (see plans/benchmark.yaml)")
     p.add_argument("--data", help="data root or cache export (default: $DTML_DATA)")
-    p.add_argument("--executor", choices=("local", "slurm", "debug"), default="local")
+    p.add_argument(
+        "--executor",
+        choices=("local", "slurm", "debug"),
+        default="local",
+        help="local worker processes, a Slurm job array, or submitit in-process (tests)",
+    )
     p.add_argument("--workers", type=int, default=1, help="runs at once (local) / array limit")
     p.add_argument("--dry-run", action="store_true", help="list the runs and their state only")
     p.add_argument("--only", help="comma-separated stage names to run (default: all)")
@@ -170,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="non-key runtime fields for every run, e.g. threads=1 or device=cuda",
+        help=f"a field outside the run key for every run ({', '.join(RUNTIME_KEYS)}), "
+        "e.g. threads=1",
     )
     p.add_argument("--index", type=int, help=argparse.SUPPRESS)  # one run, in this process
     p.add_argument("--log-dir", default="runs/submitit", help="submitit logs (slurm/debug)")
@@ -178,36 +282,37 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--gpus", type=int, help="GPUs per Slurm task")
     p.add_argument("--timeout-min", type=int, default=240, help="Slurm time limit per task")
     args = p.parse_args(argv)
+    if args.workers < 1:
+        p.error(f"--workers must be >= 1, got {args.workers}")
     data = args.data or os.environ.get("DTML_DATA")
-    extra = parse_overrides(args.set)
+    extra = runtime_overrides(args.set)
     if args.index is not None:
         print(execute(args.plan, args.index, data, extra))
         return 0
     plan = load_plan(args.plan)
     stages = set(args.only.split(",")) if args.only else None
+    if stages is not None and stages - set(plan.stages):
+        raise ValueError(
+            f"{args.plan}: --only names unknown stages {sorted(stages - set(plan.stages))}; "
+            f"known: {list(plan.stages)}"
+        )
     indices = [i for i, r in enumerate(plan.runs) if stages is None or r.stage in stages]
     if args.dry_run:
+        from dtml.runs import run_dir
+
         for i in indices:
             r = plan.runs[i]
             cfg = run_config(plan, r, data, extra)
-            from dtml.runs import run_dir
-
-            print(
-                json.dumps(
-                    {
-                        "index": i,
-                        "stage": r.stage,
-                        "row": r.label,
-                        "seed": r.seed,
-                        "run": run_dir(cfg.with_data_id()).name,
-                        "state": state(cfg),
-                    }
-                )
-            )
+            line = {"index": i, "stage": r.stage, "row": r.label, "seed": r.seed}
+            line.update(run=run_dir(cfg.with_data_id()).name, state=state(cfg))
+            print(json.dumps(line))
         return 0
     indices = [
         i for i in indices if state(run_config(plan, plan.runs[i], data, extra)) != "finished"
     ]
+    if not indices:
+        print("every run of the plan is finished", flush=True)
+        return 0
     if args.executor == "local":
-        return 1 if _run_local(args.plan, indices, data, extra, args.workers) else 0
+        return 1 if _run_local(args.plan, indices, data, args.set, args.workers) else 0
     return 1 if _run_submitit(args.plan, indices, data, extra, args) else 0

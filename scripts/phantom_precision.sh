@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # bf16 autocast vs fp32 on the phantom: the same supervised V-Net (8 filters, 400 iterations,
 # 16 labeled, dev split) at both precisions, seeds 1-3. Prints one line per run (Dice %).
+# Trains into the git-ignored runs_phantom/ (fp32) and runs_phantom_bf16/ (bf16); the bf16 run
+# folders behind results/precision_phantom.md are committed (without weights) in
+# results/precision_phantom/runs/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}

@@ -1,10 +1,12 @@
-"""Write the README's real-data results (table + findings) from the committed results only.
+"""Write the README's real-data results (tables + findings) from the committed results only.
 
-    python scripts/readme_results.py [results/cpu_dev] [--write README.md]
+    python scripts/readme_results.py [--write README.md]
 
-Every number is computed here from ``results/cpu_dev`` (tables, per-case CSVs, run provenance); with
-``--write`` the text replaces the block between ``<!-- results:start -->`` and
-``<!-- results:end -->`` in the README. Rows without runs say so.
+Two blocks, each computed from its committed results folder (tables, per-case CSVs, provenance):
+the paper's benchmark on the 20 test scans (``results/cpu_paper``, between
+``<!-- results-test:start -->`` and ``<!-- results-test:end -->``) and the dev-split study
+(``results/cpu_dev``, between ``<!-- results:start -->`` and ``<!-- results:end -->``). Rows without
+runs say so.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ SHOW = [  # (table, paper label, README name)
 # a validation case is "hard" when the lower bound's mean Dice there is below this
 HARD_BELOW = 50.0
 START, END = "<!-- results:start -->", "<!-- results:end -->"
+TEST_START, TEST_END = "<!-- results-test:start -->", "<!-- results-test:end -->"
 
 
 def _short(hw: str) -> str:
@@ -74,7 +77,7 @@ def _contrast(root: Path, hard: list[str], lower) -> str:
     )
 
 
-def build(out: Path) -> str:
+def build_dev(out: Path) -> str:
     records = [r for r in committed_records(out) if r.evaluated]
     rows = {row.label: row for n in (2, 3) for row in shown_rows(n)}
     runs = {label: [r for r in records if matches(rows[label], r)] for _, label, _ in SHOW}
@@ -83,17 +86,16 @@ def build(out: Path) -> str:
         for n in (2, 3)
         for r in json.loads((out / f"table{n}.json").read_text())["rows"]
     }
+    # no paper column: the paper scored other scans (the test split) with 64 unlabeled
     lines = [
-        "| row | seeds | ours Dice % (over seeds) | ours Dice % (over cases) | ours 95HD vox "
-        "| paper Dice % | paper 95HD vox | trained on: wall time / run |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| row (dev split) | seeds | Dice % (over seeds) | Dice % (over cases) | 95HD vox "
+        "| trained on: wall time / run |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for _, label, name in SHOW:
         row = published[label]
-        pd = _num(row.get("paper_dice"))
-        ph = _num(row.get("paper_hd95_vox"))
         if row["status"] != "ok":
-            lines.append(f"| {name} | – | {row['status']} | | | {pd} | {ph} | |")
+            lines.append(f"| {name} | – | {row['status']} | | | |")
             continue
         walls = ", ".join(
             f"s{r.seed} {_short(r.train['hardware'])} {r.train['wall_seconds'] / 60:.0f} min"
@@ -102,7 +104,7 @@ def build(out: Path) -> str:
         lines.append(
             f"| {name} | {row['n_seeds']} | {_pm(row['dice_seeds_mean'], row['dice_seeds_std'])} | "
             f"{_pm(row['dice_cases_mean'], row['dice_cases_std'])} | "
-            f"{row['hd95_vox_seeds_mean']:.2f} | {pd} | {ph} | {walls} |"
+            f"{row['hd95_vox_seeds_mean']:.2f} | {walls} |"
         )
 
     lower, dtml = runs["V-Net (lower bound)"], runs["DTML"]
@@ -174,21 +176,24 @@ def build(out: Path) -> str:
     return text
 
 
+def replace_block(readme: str, start: str, end: str, text: str, name: str) -> str:
+    if start not in readme or end not in readme:
+        raise SystemExit(f"{name}: no {start} ... {end} block to replace")
+    head, rest = readme.split(start, 1)
+    return head + start + "\n" + text + end + rest.split(end, 1)[1]
+
+
 def main(argv: list[str]) -> None:
-    write = None
-    if "--write" in argv:
-        i = argv.index("--write")
-        write = Path(argv[i + 1])
-        argv = argv[:i] + argv[i + 2 :]
-    text = build(Path(argv[0] if argv else "results/cpu_dev"))
+    from readme_test_results import build_test  # scripts/ is on sys.path
+
+    write = Path(argv[argv.index("--write") + 1]) if "--write" in argv else None
+    test = build_test(Path("results/cpu_paper"))
+    dev = build_dev(Path("results/cpu_dev"))
     if write is None:
-        print(text)
+        print(test + "\n" + dev)
         return
-    readme = write.read_text()
-    if START not in readme or END not in readme:
-        raise SystemExit(f"{write}: no {START} ... {END} block to replace")
-    head, rest = readme.split(START, 1)
-    write.write_text(head + START + "\n" + text + END + rest.split(END, 1)[1])
+    readme = replace_block(write.read_text(), TEST_START, TEST_END, test, str(write))
+    write.write_text(replace_block(readme, START, END, dev, str(write)))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,13 @@
+import argparse
 import json
+import shutil
+import subprocess
+import sys
+import types
 
 import pytest
 
-from dtml.cli import main
+from dtml.cli import build_parser, main
 
 
 def test_train_then_evaluate_from_the_command_line(tiny_root, tmp_path, capsys):
@@ -39,6 +44,135 @@ def test_notebooks_subcommand_passes_options_through(capsys):
     assert exit_info.value.code == 2
 
 
-def test_bad_override_is_a_clear_error():
+# --- errors a user can act on: one line on stderr, exit status 2, no traceback -------------------
+
+TINY = ["--set", "labeled_count=4", "--set", "val_count=2", "--set", "eval_stride=8,8,8"]
+TINY += ["--set", "base_filters=2", "--set", "patch=16x16x16", "--set", "iterations=1", "--quiet"]
+
+
+def _one_error_line(capsys, argv: list[str]) -> str:
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    out, err = capsys.readouterr()
+    assert stop.value.code == 2, (argv, out, err)
+    assert err.endswith("\n") and err.count("\n") == 1, err  # exactly one line
+    assert err.startswith("dtml: error: ") and "Traceback" not in err + out, err
+    return err
+
+
+@pytest.fixture
+def corrupt_root(tiny_root, tmp_path) -> str:
+    """The tiny data set with every case file overwritten by bytes that are not HDF5."""
+    root = tmp_path / "corrupt_la"
+    shutil.copytree(tiny_root, root)
+    for h5 in root.glob("*/*.h5"):
+        h5.write_bytes(b"not an HDF5 file" * 64)
+    return str(root)
+
+
+BAD_INPUTS = {
+    # case: (argv, a name the message must contain)
+    "unknown --set key": (["train", "--profile", "ci", "--set", "itrations=3"], "itrations"),
+    "--set without =": (["train", "--profile", "ci", "--set", "iterations"], "iterations"),
+    "--set wrong type": (["train", "--profile", "ci", "--set", "iterations=abc"], "iterations"),
+    "--set bad tuple": (["train", "--profile", "ci", "--set", "patch=16xa"], "patch"),
+    "--set rejected value": (["train", "--profile", "ci", "--set", "split=foo"], "split"),
+    "--set invalid patch": (["train", "--profile", "ci", "--set", "patch=16x16"], "patch"),
+    "unknown method": (["train", "--profile", "ci", "--method", "dtmll"], "dtmll"),
+    "unknown profile": (["train", "--profile", "nope"], "--profile"),
+    "bad --seed": (["train", "--profile", "ci", "--seed", "x"], "--seed"),
+    "unknown option": (["train", "--profile", "ci", "--itrations", "3"], "--itrations"),
+    "missing data folder": (["train", "--profile", "ci", "--data", "/no/such/LA"], "/no/such/LA"),
+    "data folder without train.list": (
+        ["train", "--profile", "ci", "--data", "{tmp}"],
+        "train.list",
+    ),
+    "not a run folder": (["evaluate", "{tmp}"], "{tmp}"),
+    "missing run folder": (["evaluate", "/no/such/run"], "/no/such/run"),
+    "evaluate: missing data": (["evaluate", "{tmp}", "--data", "/no/such/LA"], "/no/such/LA"),
+    "unknown command": (["frobnicate"], "frobnicate"),
+    "notebooks: unknown notebook": (["notebooks", "--profile", "ci", "--only", "99"], "99"),
+    "notebooks: unknown profile": (["notebooks", "--profile", "nope", "--only", "01"], "nope"),
+    "notebooks: missing data": (["notebooks", "--only", "01", "--data", "/no/LA"], "/no/LA"),
+    "publish: unknown option": (["publish", "--bogus"], "--bogus"),
+    "sweep: missing plan": (["sweep", "/no/such/plan.yaml", "--dry-run"], "/no/such/plan.yaml"),
+    "sweep: --set wrong type": (
+        ["sweep", "/no/such/plan.yaml", "--set", "threads=many", "--dry-run"],
+        "threads",
+    ),
+    "bench: unknown benchmark": (["bench", "nope"], "train-step"),
+    "cache: unknown action": (["cache", "nope"], "nope"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_is_one_error_line_naming_it(case, tmp_path, capsys):
+    argv, name = BAD_INPUTS[case]
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    err = _one_error_line(capsys, argv)
+    assert name.replace("{tmp}", str(tmp_path)) in err, err
+
+
+def test_corrupt_h5_names_its_file(corrupt_root, tmp_path, capsys):
+    argv = ["train", "--profile", "ci", "--data", corrupt_root, "--runs-dir", str(tmp_path), *TINY]
+    err = _one_error_line(capsys, argv)
+    assert corrupt_root in err and ".h5" in err and "corrupt" in err, err
+
+
+def test_a_run_another_process_trains_is_an_error(tiny_root, tmp_path, capsys):
+    from dtml.cli import check_overrides
+    from dtml.config import load_profile
+    from dtml.methods import resolve
+    from dtml.runs import run_dir
+
+    overrides = check_overrides(
+        [v for k, v in zip(TINY[:-1], TINY[1:], strict=True) if k == "--set"]
+    )
+    cfg = load_profile("ci", **overrides, method="dtml", data=tiny_root, runs_dir=str(tmp_path))
+    out = run_dir(resolve(cfg).with_data_id())
+    out.mkdir(parents=True)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        (out / "train.lock").write_text(str(other.pid))  # a live process that is not this one
+        argv = ["train", "--profile", "ci", "--method", "dtml", "--data", tiny_root]
+        err = _one_error_line(capsys, [*argv, "--runs-dir", str(tmp_path), *TINY])
+    finally:
+        other.kill()
+        other.wait()
+    assert str(out) in err and "being trained" in err, err
+
+
+def test_cache_export_forwards_to_dtml_data_export(monkeypatch, capsys):
+    received = []
+    fake = types.ModuleType("dtml.data.export")
+    fake.main = lambda argv: received.append(argv) or 0
+    monkeypatch.setitem(sys.modules, "dtml.data.export", fake)
+    main(["cache", "export", "--to", "somewhere"])
+    assert received == [["--to", "somewhere"]]
+    monkeypatch.setitem(sys.modules, "dtml.data.export", None)  # the module is not there
+    assert "dtml cache export" in _one_error_line(capsys, ["cache", "export"])
+
+
+def test_debug_shows_the_traceback_instead(capsys):
     with pytest.raises(ValueError, match="unknown config key 'itrations'"):
-        main(["train", "--profile", "ci", "--set", "itrations=3"])
+        main(["--debug", "train", "--profile", "ci", "--set", "itrations=3"])
+    with pytest.raises(ValueError, match="iterations"):
+        main(["train", "--profile", "ci", "--set", "iterations=abc", "--debug"])
+
+
+def test_the_module_entry_point_prints_one_line(tmp_path):
+    argv = [sys.executable, "-m", "dtml", "evaluate", str(tmp_path / "nowhere")]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and str(tmp_path / "nowhere") in done.stderr
+    done = subprocess.run([*argv, "--debug"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "Traceback" in done.stderr
+
+
+def test_every_option_has_help():
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices  # argparse has no public API
+    for name, sub in [("dtml", parser), *commands.items()]:
+        for action in sub._actions:
+            if not isinstance(action, argparse._HelpAction | argparse._SubParsersAction):
+                assert action.help, f"{name} {action.option_strings or action.dest}: no help"

@@ -3,6 +3,10 @@
 Executing a notebook starts a Jupyter kernel (a few seconds each): those tests are marked ``slow``
 and still run by default (``make test``). ``DTML_SHARED_LA`` (an existing folder) is passed as
 ``data_dir`` to notebook 00 only, so CI can exercise the real data there.
+
+Executed notebooks never write into the repository: figures go to a temporary folder and every run
+trains into a session-wide temporary ``runs_dir`` (shared by notebooks 03-07, as ``runs/`` is for
+``make reproduce``), so ``make reproduce`` can never pick up a run left by ``make test``.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import dtml.notebooks as notebooks_module
 from dtml.notebooks import (
     NotebookExecutionError,
     default_repo_root,
+    figures_dir_for,
     list_notebooks,
     load_params,
     main,
@@ -35,6 +40,20 @@ NOTEBOOKS = list_notebooks(ROOT)
 
 def _parameter_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
     return [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+
+
+@pytest.fixture(scope="session")
+def test_runs_dir(tmp_path_factory) -> Path:
+    """The run cache of the executed notebooks: never the project's runs/."""
+    return tmp_path_factory.mktemp("notebook_runs")
+
+
+def _isolated(tmp_path: Path, runs_dir: Path) -> dict[str, str]:
+    return {
+        "figures_dir": str(tmp_path / "figures"),
+        "runs_dir": str(runs_dir),
+        "results_dir": str(tmp_path / "tables"),  # notebooks 04-06 write every shown table there
+    }
 
 
 # --- the committed notebooks ---------------------------------------------------------------------
@@ -61,6 +80,34 @@ def test_committed_notebook_is_clean_and_parameterised(name):
         f"{name}: needs exactly one code cell tagged 'parameters', found {len(params)}"
     )
     assert nb.metadata.get("kernelspec", {}).get("name") == "python3", name
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_outputs_are_parameters(name):
+    """Figures and runs land where the runner says: a notebook that uses figures_dir or runs_dir
+    declares it (so tests and `make reproduce` can route it), and by default writes no tracked
+    folder (figures go to the git-ignored notebooks/executed/figures)."""
+    import papermill
+
+    path = ROOT / "notebooks" / name
+    declared = papermill.inspect_notebook(str(path))
+    code = "".join(c.source for c in nbformat.read(path, as_version=4).cells)
+    assert "figures_dir" in declared, f"{name}: declare figures_dir in the parameters cell"
+    assert declared["figures_dir"]["default"].strip("\"'") == "executed/figures", name
+    if "runs_dir" in code or "train(" in code:
+        assert "runs_dir" in declared, f"{name}: declare runs_dir in the parameters cell"
+
+
+def test_figures_go_to_the_output_folder_unless_refreshed(tmp_path):
+    profile = {"_all": {"figures_dir": "../figures"}, "07_x": {"figures_dir": "../figures/x"}}
+    out = tmp_path / "executed"
+    assert figures_dir_for("03_x", profile, ROOT, out) == str(out / "figures")
+    assert figures_dir_for("07_x", profile, ROOT, out) == str(out / "figures")
+    refreshed = figures_dir_for("03_x", profile, ROOT, out, refresh_figures=True)
+    assert refreshed == str(ROOT / "figures")
+    refreshed = figures_dir_for("07_x", profile, ROOT, out, refresh_figures=True)
+    assert refreshed == str(ROOT / "figures" / "x")
+    assert figures_dir_for("03_x", {}, ROOT, out, refresh_figures=True) == str(ROOT / "figures")
 
 
 @pytest.mark.parametrize("profile", ["default", "ci", "committed"])
@@ -92,10 +139,10 @@ def toy_repo(tmp_path: Path) -> Path:
     (folder / "params").mkdir(parents=True)
     _notebook(
         folder / "01_ok.ipynb",
-        'size = 1\ntag = "default"',
+        'size = 1\ntag = "default"\nfigures_dir = "executed/figures"',
         "import json, os, sys\n"
-        "json.dump({'size': size, 'tag': tag, 'python': sys.executable, 'cwd': os.getcwd()},"
-        " open('record.json', 'w'))",
+        "json.dump({'size': size, 'tag': tag, 'python': sys.executable, 'cwd': os.getcwd(),"
+        " 'figures_dir': figures_dir}, open('record.json', 'w'))",
     )
     _notebook(folder / "02_fails.ipynb", "size = 1", "x = 1\nraise ValueError('boom')")
     (folder / "03_notes.md").write_text("not a notebook")
@@ -154,6 +201,7 @@ def test_runner_injects_parameters_uses_this_python_and_names_failures(
         "tag": "from-yaml",
         "python": sys.executable,  # the kernel runs this interpreter, not some other python3
         "cwd": str((toy_repo / "notebooks").resolve()),
+        "figures_dir": str(out / "figures"),  # next to the executed copies, not the repository
     }
     summary = json.loads((out / "summary.json").read_text())
     assert [(e["notebook"], e["status"]) for e in summary["notebooks"]] == [("01_ok.ipynb", "ok")]
@@ -171,28 +219,73 @@ def test_runner_injects_parameters_uses_this_python_and_names_failures(
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_notebook_executes_with_ci_profile(name, tmp_path):
-    extra = {"figures_dir": str(tmp_path / "figures")}
+def test_notebook_executes_with_ci_profile(name, tmp_path, test_runs_dir):
+    extra = _isolated(tmp_path, test_runs_dir)
+    if name.removesuffix(".ipynb") not in TABLE_NOTEBOOKS:
+        del extra["results_dir"]  # notebook 00 reads the committed results under that name
     shared_la = os.environ.get("DTML_SHARED_LA", "")
     if name.startswith("00_") and shared_la and Path(shared_la).is_dir():
         extra["data_dir"] = str(Path(shared_la).resolve())
     paths = run_notebooks([name], profile="ci", out_dir=tmp_path, extra_parameters=extra)
     executed = nbformat.read(paths[0], as_version=4)
     assert any(c.get("outputs") for c in executed.cells if c.cell_type == "code")
-    assert json.loads((tmp_path / "summary.json").read_text())["notebooks"][0]["status"] == "ok"
+    (entry,) = json.loads((tmp_path / "summary.json").read_text())["notebooks"]
+    assert entry["status"] == "ok"
+    assert entry["parameters"]["figures_dir"] == extra["figures_dir"]
+    assert entry["parameters"].get("runs_dir", extra["runs_dir"]) == extra["runs_dir"]
+    if name.removesuffix(".ipynb") in TABLE_NOTEBOOKS:  # trained here: a pipeline check, said so
+        text = _shown_text(paths[0])
+        assert "Pipeline check, not the paper's Table" in text
+        assert text.count("**Read with care**") == 1 and max(_table_widths(text)) <= 8
+
+
+TABLE_NOTEBOOKS = ["04_table1_supervised_losses", "05_table2_ablation", "06_table3_comparison"]
+
+
+@pytest.mark.parametrize("name", TABLE_NOTEBOOKS)
+def test_reproduce_shows_committed_results_and_make_test_trains(name):
+    """`make reproduce` reads the committed real-data results (the test-split benchmark first, then
+    the dev-split study) and trains nothing; `make test` still trains the phantom rows."""
+    dirs = ["../results/cpu_paper", "../results/cpu_dev"]
+    for profile in ("default", "committed"):
+        params = load_params(profile, ROOT)
+        merged = {**params.get("_all", {}), **params[name]}
+        assert merged["use_committed_results"] is True, profile
+        assert merged["committed_results_dirs"] == dirs, profile
+    assert load_params("ci", ROOT)[name]["use_committed_results"] is False
+    assert load_params("ci", ROOT)[name]["train_profile"] == "ci"
+
+
+def _shown_text(path: Path) -> str:
+    return "".join(
+        str(o.get("text", "")) + str(o.get("data", {}).get("text/markdown", ""))
+        for c in nbformat.read(path, as_version=4).cells
+        for o in c.get("outputs", [])
+    )
+
+
+def _table_widths(text: str) -> list[int]:
+    """Columns of every markdown table in ``text`` (from their header lines)."""
+    lines = text.splitlines()
+    return [
+        len(line.strip().strip("|").split("|"))
+        for line, below in zip(lines, lines[1:], strict=False)
+        if line.startswith("| ") and below.startswith("|---")
+    ]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["05_table2_ablation", "06_table3_comparison"])
-def test_tables_execute_from_the_committed_results(name, tmp_path):
-    extra = {"figures_dir": str(tmp_path / "figures")}
+def test_tables_execute_from_the_committed_results(name, tmp_path, test_runs_dir):
+    extra = _isolated(tmp_path, test_runs_dir)
     paths = run_notebooks([name], profile="committed", out_dir=tmp_path, extra_parameters=extra)
-    text = "".join(
-        str(o.get("text", "")) + str(o.get("data", {}).get("text/markdown", ""))
-        for c in nbformat.read(paths[0], as_version=4).cells
-        for o in c.get("outputs", [])
-    )
+    text = _shown_text(paths[0])
     assert "read from committed results" in text and "real LA data" in text
+    assert "dev split: 16 validation scans carved from train.list" in text
+    widths = _table_widths(text)
+    assert widths and max(widths) <= 8, widths  # projectable; all columns in the CSV
+    assert text.count("**Read with care**") == 1 and "phantom" not in text
+    assert "all columns:" in text and list((tmp_path / "tables").glob("*.csv"))
     assert (tmp_path / "figures").is_dir()
 
 
@@ -204,3 +297,6 @@ def test_main_help_and_bad_arguments(capsys):
     assert "matches 0 notebooks" in capsys.readouterr().err
     assert main(["--only", "01", "--profile", "no-such-profile"]) == 2
     assert "no parameter profile" in capsys.readouterr().err
+    assert main(["--only", "01", "--profile", "ci", "--data", "/no/such/folder"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "dtml: error: --data /no/such/folder" in err

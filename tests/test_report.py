@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,9 @@ from dtml import report
 from dtml.config import load_profile
 from dtml.experiments import EXTRA_ROWS, TABLES
 from dtml.methods import get_method
+from dtml.report.notes import caveats_once, shown_tables, table_kind
+from dtml.report.portable import portable_summary
+from dtml.report.render import show_table
 from dtml.runs import save_config
 from dtml.viz.results import plot_table_cases, plot_vs_paper
 
@@ -190,7 +194,12 @@ def test_export_copies_only_small_files_and_reads_back_identically(tmp_path):
     assert not list(dest.rglob("*.pt"))
     exported = report.committed_records(tmp_path / "results")
     live_records = sorted(report.collect(runs[:2]), key=lambda r: r.name)
-    assert exported == live_records  # equal records; only `path` differs
+    # equal records; only `path` differs, and the summaries name the data by id, not by path
+    portable = [
+        replace(r, train=portable_summary(r.train), eval=portable_summary(r.eval))
+        for r in live_records
+    ]
+    assert exported == portable and not [r for r in exported if "data_root" in r.train]
     assert exported[0].path != live_records[0].path
     assert report.committed_records(tmp_path / "nothing-here") == []
     ci_only = report.export_runs(
@@ -496,3 +505,73 @@ def test_collect_picks_the_requested_evaluation(tmp_path):
     assert report.collect([run])[0].eval["mode"] == "seg"  # M_s, as the official test script
     assert report.collect([run], mode="ensemble")[0].eval is None
     assert report.collect([run], lcc=False)[0].eval is None  # eval-dev-seg-nolcc not there
+
+
+# --- what a notebook shows: compact tables, titles by kind, caveats once -------------------------
+
+
+def _header(markdown: str) -> list[str]:
+    line = next(ln for ln in markdown.splitlines() if ln.startswith("| "))
+    return [c.strip() for c in line.strip("|").split("|")]
+
+
+def test_compact_tables_fit_a_projector_and_keep_every_column_in_the_csv(tmp_path):
+    records = report.collect([make_run(tmp_path / "r", "supervised", 1, [0.8, 0.6])])
+    rows = report.table(2, records)
+    compact = _header(report.to_markdown(rows, compact=True))
+    assert len(compact) <= 8 and "95HD [mm]" in compact and "paper Dice [%]" in compact
+    assert "Dice [%] over seeds" in compact and "Dice [%] over cases" in compact
+    bare = _header(report.to_markdown(report.table(2, records, paper=False), compact=True))
+    assert len(bare) <= 8 and not [h for h in bare if "paper" in h or "Δ" in h]
+    assert {"Jaccard [%]", "ASD [mm]", "95HD [mm]"} <= set(bare)
+    assert len(_header(report.to_markdown(rows))) > 8  # the full view is unchanged
+    assert "| M_d only | – (16/0) |  | not run yet |" in report.to_markdown(rows, compact=True)
+    (result,) = report.tables_by_setting(2, records)
+    shown = show_table(result, "Table 2", tmp_path / "tables")
+    csv_path = tmp_path / "tables" / f"{report.table_name(result)}.csv"
+    assert f"all columns: `{csv_path}`" in shown and csv_path.is_file()
+    assert "**Setting:** ci profile" in shown and "Read with care" not in shown
+    with csv_path.open() as f:
+        assert set(next(csv.DictReader(f))) == set(rows[0])  # every column, not the compact ones
+    full = report.table_markdown(result, "Table 2")
+    assert "**Read with care:**" in full and len(_header(full)) > 8
+
+
+def test_shown_tables_are_titled_by_what_they_are(tmp_path):
+    dev = report.collect(
+        [
+            make_run(tmp_path / "d", "dtml", 1, [0.9, 0.8], profile="cpu"),
+            make_run(tmp_path / "d", "supervised", 1, [0.7, 0.6], profile="cpu"),
+        ]
+    )
+    check = report.collect([make_run(tmp_path / "c", "dtml", 1, [0.5, 0.5])])  # ci profile
+    shown = shown_tables(3, [("bench", []), ("dev", dev), ("live", check)])
+    assert [t.tag for t in shown] == ["none", "dev", "check"]
+    empty, study, live = shown
+    assert empty.paper and "not run yet" in empty.title
+    assert by_label(empty.result.rows)["SASS"]["paper_dice"] is not None
+    assert not study.paper and "dev split" in study.title and "not the benchmark" in study.title
+    assert "cpu profile, real LA data, seeds 1" in study.title
+    assert not [k for k in study.result.rows[0] if k.startswith("paper_")]
+    assert "SASS" not in by_label(study.result.rows)  # paper-only rows need the paper column
+    assert not live.paper and live.title.startswith("Pipeline check, not the paper's Table 3")
+    assert table_kind({"runs": {"x": {}}, "real_data": True, "eval_split": "test"}) == "test"
+    assert table_kind({"runs": {"x": {}}, "real_data": False, "eval_split": "test"}) == "check"
+    notes = caveats_once(shown)
+    assert len(notes) == len(set(notes))
+    assert not [n for n in notes if "No evaluated runs" in n]  # said in the empty table's title
+    seeds = [n for n in notes if "seed(s)" in n]
+    assert len(seeds) == 1 and seeds[0].endswith("[dev-split study; pipeline check]")
+    assert [n for n in notes if "ci profile" in n][0].endswith("[pipeline check]")
+
+
+def test_failed_cases_are_named_in_one_sentence(tmp_path):
+    records = report.collect(
+        [
+            make_run(tmp_path, "supervised", 1, [0.0, 0.7]),
+            make_run(tmp_path, "sdf_only", 1, [0.0, 0.0]),
+        ]
+    )
+    (note,) = report.row_notes(report.table(2, records))
+    assert note.startswith("M_s only: 1 of 2; M_d only: 2 of 2 (seed, case) values have Dice 0")
+    assert "their Dice means down" in note

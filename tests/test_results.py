@@ -18,8 +18,9 @@ def test_committed_tables_follow_from_the_committed_runs(folder):
     records = committed_records(out)
     assert records, f"{out}/runs: no committed run provenance"
     for table_file in sorted(out.glob("table*.json")):
-        n = int(table_file.stem.removeprefix("table").split("_")[0])
-        (result,) = [t for t in tables_by_setting(n, records, shown_rows(n)) if t.records][:1]
+        table, _, setting = table_file.stem.removeprefix("table").partition("_setting")
+        n, index = int(table), int(setting or 1) - 1  # publish names the i-th setting _setting<i>
+        result = [t for t in tables_by_setting(n, records, shown_rows(n)) if t.records][index]
         committed = json.loads(table_file.read_text())["rows"]
         ours = {r["label"]: r for r in result.rows}
         for row in committed:
@@ -46,3 +47,19 @@ def test_hardware_check_pairs_one_run_key_on_two_machines():
         assert {k: twin.config[k] for k in same} == same and twin.seed == rec.seed
         assert twin.train["hardware"] != rec.train["hardware"]
         assert [c["case"] for c in twin.cases] == [c["case"] for c in rec.cases]
+
+
+def test_readme_benchmark_block_is_generated_from_the_committed_runs():
+    """The README's headline table is exactly what scripts/readme_results.py computes."""
+    import sys
+
+    root = RESULTS.parent
+    sys.path.insert(0, str(root / "scripts"))
+    try:
+        from readme_results import TEST_END, TEST_START
+        from readme_test_results import build_test
+    finally:
+        sys.path.remove(str(root / "scripts"))
+    readme = (root / "README.md").read_text()
+    block = readme.split(TEST_START, 1)[1].split(TEST_END, 1)[0]
+    assert block.strip() == build_test(RESULTS / "cpu_paper").strip()

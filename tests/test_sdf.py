@@ -141,7 +141,9 @@ def test_normalized_range_sign_boundary_and_reference(seed, shape):
     assert sdf.max() == 1.0  # each side is scaled to reach its extreme
     if (mask & ~boundary).any():
         assert sdf.min() == -1.0
-    np.testing.assert_allclose(sdf, reference_normalized_sdf(mask[None])[0], atol=1e-6)
+    reference = reference_normalized_sdf(mask[None])[0]
+    np.testing.assert_array_equal(sdf, reference.astype(np.float32))  # bit for bit
+    np.testing.assert_allclose(sdf, reference, rtol=0, atol=1e-6)
 
 
 def test_normalized_batch_equals_per_item():
@@ -173,6 +175,72 @@ def test_normalized_torch_in_torch_out():
     np.testing.assert_array_equal(out.numpy(), normalized_signed_distance(masks.numpy()))
     double = normalized_signed_distance(masks.double())
     assert double.dtype == torch.float64
+
+
+# --- the edt package behind both: equal to scipy's exact transform -------------------------------
+
+
+def scipy_signed_distance(mask: np.ndarray, spacing=None) -> np.ndarray:
+    """Eq. (1) computed with scipy's EDT (the implementation before edt)."""
+    boundary = inner_boundary(mask)
+    distance = ndimage.distance_transform_edt(~boundary, sampling=spacing)
+    sdf = np.where(mask, -distance, distance).astype(np.float32)
+    sdf[boundary] = 0.0
+    return sdf
+
+
+def scipy_normalized(mask: np.ndarray) -> np.ndarray:
+    """The normalised target with two scipy EDTs in float64 (the implementation before edt)."""
+    inside = ndimage.distance_transform_edt(mask)
+    outside = ndimage.distance_transform_edt(~mask)
+    sdf = outside / outside.max() - inside / inside.max()
+    sdf[inside == 1.0] = 0.0
+    return sdf.astype(np.float32)
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    shape=st.sampled_from([(9, 11), (14, 10), (7, 8, 6), (10, 9, 8), (33, 20, 17)]),
+)
+def test_edt_equals_scipy_bit_for_bit_on_a_unit_grid(seed, shape):
+    mask = blob(seed, shape)  # always has both sides (quantile 0.3-0.9)
+    sdf = signed_distance(mask)
+    np.testing.assert_array_equal(sdf, scipy_signed_distance(mask))
+    assert not np.signbit(sdf[sdf == 0]).any()
+    normalized = normalized_signed_distance(mask[None])[0]
+    expected = scipy_normalized(mask)
+    np.testing.assert_array_equal(normalized, expected)
+    np.testing.assert_array_equal(np.signbit(normalized), np.signbit(expected))
+
+
+def test_edt_equals_scipy_on_analytic_shapes():
+    # a ball (3D), a disc (2D), a half space: distances are square roots of integers, exact
+    for mask in (
+        ball((21, 19, 17), (10.0, 9.3, 8.1), 6.2)[0],
+        ball((25, 23), (12.0, 11.5), 8.0)[0],
+        np.arange(12)[:, None, None] * np.ones((1, 6, 5)) < 5,
+    ):
+        np.testing.assert_array_equal(signed_distance(mask), scipy_signed_distance(mask))
+        np.testing.assert_array_equal(
+            normalized_signed_distance(mask[None])[0], scipy_normalized(mask)
+        )
+
+
+def test_edt_with_anisotropic_spacing_is_scipy_within_float32_rounding():
+    # edt accumulates the squared mm distances in float32 (scipy: float64): documented tolerance
+    for seed, spacing in ((0, (0.5, 1.0, 2.0)), (1, (0.625, 1.25, 0.3)), (2, (1.7, 0.4))):
+        mask = blob(seed, (16, 14, 11) if len(spacing) == 3 else (20, 17))
+        np.testing.assert_allclose(
+            signed_distance(mask, spacing), scipy_signed_distance(mask, spacing), rtol=1e-6
+        )
+
+
+def test_normalized_does_not_depend_on_threads():
+    masks = np.stack([blob(s, (24, 20, 18)) for s in range(3)])
+    one = normalized_signed_distance(masks, threads=1)
+    np.testing.assert_array_equal(normalized_signed_distance(masks, threads=2), one)
+    np.testing.assert_array_equal(normalized_signed_distance(masks), one)  # torch's thread count
 
 
 # --- Eq. (2) -------------------------------------------------------------------------------------
@@ -243,7 +311,9 @@ def test_bench_agrees_with_the_reference_and_prints_one_json_line(capsys):
     from dtml.bench.sdf import run
 
     result = run(["--batch", "2", "--shape", "12,10,8", "--repeats", "1"])
-    assert result["equal"] is True and result["bench"] == "sdf"
+    assert result["equal"] is True and result["close"] is True and result["bench"] == "sdf"
     assert result["ratio"] == pytest.approx(result["reference_s"] / result["ours_s"], rel=1e-2)
+    ratio_cpu = result["reference_cpu_s"] / result["ours_cpu_s"]
+    assert result["ratio_cpu"] == pytest.approx(ratio_cpu, rel=1e-2)
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 1 and json.loads(lines[0]) == result

@@ -79,3 +79,32 @@ def test_load_trained_returns_eval_networks(tiny_cfg):
     (out / "final.pt").rename(out / "moved.pt")
     with pytest.raises(FileNotFoundError, match="not finished"):
         load_trained(out)
+
+
+def test_volume_normalization_makes_batches_blind_to_intensity_scale(tiny_cfg, tmp_path):
+    """Every scan's intensities scaled by its own positive factor: `volume` batches unchanged
+    (up to float rounding), `stored` batches changed."""
+    import numpy as np
+
+    root = tmp_path / "scaled"
+    shutil.copytree(tiny_cfg.data, root)
+    for i, case_id in enumerate((root / "train.list").read_text().split()):
+        with h5py.File(root / case_id / "mri_norm2.h5", "a") as f:
+            f["image"][...] = f["image"][...] * (0.3 + 0.2 * i) + 0.1
+    cpu, method = torch.device("cpu"), get_method("dtml")
+    batches = {}
+    for mode in ("stored", "volume"):
+        for name, data in (("orig", tiny_cfg.data), ("scaled", str(root))):
+            cfg = tiny_cfg.replace(data=data, normalization=mode)
+            labeled, unlabeled, _ = training_cases(cfg, method)
+            batches[mode, name] = make_batch(cfg, 3, labeled, unlabeled, cpu)
+    v0, v1 = batches["volume", "orig"], batches["volume", "scaled"]
+    np.testing.assert_allclose(v0.image.numpy(), v1.image.numpy(), atol=1e-4)
+    assert torch.equal(v0.label, v1.label)
+    assert not torch.allclose(batches["stored", "orig"].image, batches["stored", "scaled"].image)
+
+
+def test_new_run_folders_hold_no_data_path(tiny_cfg):
+    out = train(tiny_cfg.replace(iterations=1), progress=False)
+    text = (out / "config.yaml").read_text() + (out / "train_summary.json").read_text()
+    assert str(tiny_cfg.data) not in text and "data_id: la-" in text

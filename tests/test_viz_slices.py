@@ -6,8 +6,10 @@ import pytest
 from dtml.data.phantom import generate_case
 from dtml.viz.slices import (
     compare_cases,
+    intensity_histograms,
     label_center,
     orthogonal_slices,
+    plot_case_statistics,
     slice_montage,
     slice_viewer,
     surface_3d,
@@ -85,3 +87,32 @@ def test_slice_viewer_renders_and_follows_the_controls(case):
 def test_bad_input_is_rejected(call):
     with pytest.raises(ValueError, match="dtml.viz.slices"):
         call()
+
+
+def test_intensity_histograms_are_fractions_of_each_class(case):
+    fig = intensity_histograms({"phantom": case})
+    ax = fig.axes[0]
+    assert "fraction" in ax.get_ylabel()
+    for bars in ax.containers:  # background, label: each sums to (almost) 1 over the shown range
+        assert 0.95 < sum(b.get_height() for b in bars) <= 1.0 + 1e-9
+
+
+def _stats(shapes):
+    return [
+        {"shape": s, "fg_fraction": 0.05, "fg_mean": 1.0 + i, "bg_mean": 0.0}
+        for i, s in enumerate(shapes)
+    ]
+
+
+def test_case_statistics_says_so_when_every_case_has_one_size():
+    fig = plot_case_statistics(_stats([(40, 40, 32)] * 5))
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert texts == ["all 5 cases:\n40 x 40 x 32 voxels"]
+    assert not fig.axes[0].collections  # no one-dot scatter
+    fig = plot_case_statistics(_stats([(40, 40, 32), (50, 44, 32)]))
+    assert fig.axes[0].collections and fig.axes[0].get_xlabel() == "size x (voxels)"
+
+
+def test_surface_3d_axes_are_in_mm(case):
+    ax = surface_3d(case[1], spacing=(1.25, 1.25, 1.25)).axes[0]
+    assert [ax.get_xlabel(), ax.get_ylabel(), ax.get_zlabel()] == ["x (mm)", "y (mm)", "z (mm)"]

@@ -1,10 +1,17 @@
-"""Benchmark: one DTML training step (official objective) vs a naive reference.
+"""Benchmark: one DTML training step (official objective) vs a naive reference, and one whole
+training iteration (batch + step) of each.
 
 The reference is written the way the authors' loop works: the normalised SDF target is computed
 every step although L_mask does not use it, and the update takes two backward passes (the first
 with ``retain_graph=True``), each of a loss that contains lambda*C. Ours takes one backward pass
 of L_seg + L_mask + 2*lambda*C (``dtml.methods.DTML``), optionally under bf16 autocast. Both start
-from the same weights and batch; fp32 gradients must agree ("equal results"). Prints one JSON line.
+from the same weights and batch; fp32 gradients must agree ("equal results").
+
+A whole iteration adds the batch: 2 + 2 crops drawn and augmented from volumes in memory (as the
+training loop's cached volumes) by ``dtml.train.make_batch``, which the authors' loop does the same
+way (rot90/flip/random crop); theirs then feeds the network its default memory layout, ours the
+channels-last one. The ``iteration_*`` fields time batch + step; ``batch_s`` the batch alone.
+Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -14,12 +21,15 @@ import json
 import time
 from contextlib import nullcontext
 
+import numpy as np
 import torch
 
 from dtml.config import TrainConfig
+from dtml.data.case import Case
 from dtml.losses import cross_task_consistency, mask_loss, seg_loss
 from dtml.methods import Batch, consistency_weight, get_method, sdf_target
 from dtml.runs import hardware
+from dtml.train import make_batch
 
 
 def reference_step(nets, opt, batch: Batch, it: int, cfg: TrainConfig) -> None:
@@ -88,6 +98,35 @@ def _time_interleaved(steps: dict, repeats: int, device: str = "cpu") -> dict[st
     return best
 
 
+def stand_in_volumes(cfg: TrainConfig, seed: int, n: int = 4) -> tuple[list[Case], list[Case]]:
+    """``n`` labeled and ``n`` unlabeled random volumes 1.5x the patch per axis (half-grid LA
+    scans are ~1.5-2x the cpu profile's patch), labeled ones with a centred box label."""
+    rng = np.random.default_rng(seed)
+    shape = tuple(p * 3 // 2 for p in cfg.patch)
+    label = np.zeros(shape, np.uint8)
+    label[tuple(slice(s // 4, 3 * s // 4) for s in shape)] = 1
+
+    def image() -> np.ndarray:
+        return rng.standard_normal(shape, dtype=np.float32)
+
+    labeled = [Case(f"l{i}", image(), label) for i in range(n)]
+    return labeled, [Case(f"u{i}", image(), None) for i in range(n)]
+
+
+def iteration(step, cfg: TrainConfig, volumes, device: str, reference: bool):
+    """A whole-iteration closure: the batch of the next iteration number, then ``step(batch)``."""
+    counter = iter(range(1 << 30))
+    dev = torch.device(device)
+
+    def run() -> None:
+        batch = make_batch(cfg, next(counter), *volumes, dev)
+        if reference:  # the authors' tensors have the default (contiguous) layout
+            batch = Batch(batch.image.contiguous(), batch.label)
+        step(batch)
+
+    return run
+
+
 def gradients_agree(cfg: TrainConfig, seed: int, device: str = "cpu") -> bool:
     """One step of each from the same state: the parameter updates must match.
 
@@ -128,16 +167,25 @@ def run(argv: list[str] | None = None) -> dict:
     cfg = TrainConfig(base_filters=args.filters, patch=patch, rampup_step=1)
     equal = gradients_agree(cfg, args.seed, args.device)
 
-    steps = {}
+    volumes = stand_in_volumes(cfg, args.seed)
+    steps, iterations = {}, {}
     for name in ("reference", "ours_fp32", "ours_bf16"):
         nets, batch = _setup(cfg, args.seed, channels_last=name != "reference", device=args.device)
         opt = _sgd(nets, cfg)
         if name == "reference":
-            steps[name] = lambda n=nets, o=opt, b=batch: reference_step(n, o, b, 100, cfg)
+
+            def step(b, n=nets, o=opt):
+                reference_step(n, o, b, 100, cfg)
         else:
-            bf16 = name == "ours_bf16"
-            steps[name] = lambda n=nets, o=opt, b=batch, f=bf16: our_step(n, o, b, 100, cfg, f)
+
+            def step(b, n=nets, o=opt, f=name == "ours_bf16"):
+                our_step(n, o, b, 100, cfg, f)
+
+        steps[name] = lambda s=step, b=batch: s(b)
+        iterations[name] = iteration(step, cfg, volumes, args.device, name == "reference")
+    iterations["batch"] = iteration(lambda b: None, cfg, volumes, args.device, False)
     timings = _time_interleaved(steps, args.repeats, args.device)
+    whole = _time_interleaved(iterations, args.repeats, args.device)
     result = {
         "bench": "train-step",
         "reference_s": round(timings["reference"], 4),
@@ -145,11 +193,18 @@ def run(argv: list[str] | None = None) -> dict:
         "ours_bf16_s": round(timings["ours_bf16"], 4),
         "ratio": round(timings["reference"] / timings["ours_fp32"], 2),
         "ratio_bf16": round(timings["reference"] / timings["ours_bf16"], 2),
+        "batch_s": round(whole["batch"], 4),
+        "iteration_reference_s": round(whole["reference"], 4),
+        "iteration_ours_s": round(whole["ours_fp32"], 4),
+        "iteration_ours_bf16_s": round(whole["ours_bf16"], 4),
+        "iteration_ratio": round(whole["reference"] / whole["ours_fp32"], 2),
+        "iteration_ratio_bf16": round(whole["reference"] / whole["ours_bf16"], 2),
         "equal": equal,
         "config": {
             "filters": args.filters,
             "patch": list(patch),
             "batch": "2 labeled + 2 unlabeled",
+            "volumes": [p * 3 // 2 for p in patch],
             "threads": torch.get_num_threads(),
             "device": args.device,
             "hardware": hardware(args.device),

@@ -16,6 +16,7 @@ import numpy as np
 from scipy import ndimage
 
 from dtml.data.case import Case
+from dtml.data.exported import is_export, load_exported_case
 from dtml.data.la import case_path, read_case
 
 RESAMPLER_VERSION = 2  # bump when resampling changes: cached volumes are then rebuilt
@@ -71,7 +72,11 @@ def load_case(
 
     ``with_label=False`` never reads the annotation, from the data or from the cache (unlabeled
     stream: its labels cannot leak into training, and the file need not even contain one).
+    ``root`` may be an export (``dtml.data.export``): its arrays are read as stored, bit-identical
+    to this function's on the release (no cache; full grid: the label only, ``image`` is None).
     """
+    if is_export(root):
+        return load_exported_case(root, case_id, grid, with_label)
     path = case_path(root, case_id)
     if not path.is_file():
         read_case(root, case_id, with_label)  # raises the precise missing-folder / file error

@@ -1,11 +1,12 @@
 """Bring your own data: raw LA challenge volumes or MSD NIfTI folders -> the project's h5 layout.
 
-The preprocessing is the one behind the public LA release (official_code_notes.md, "Data"): the
-image is z-scored over the WHOLE volume, then x and y are cropped to the label's bounding box plus
-a random margin of 10-20 voxels on each side; z is never cropped. The original draws the margins
-unseeded; here they come from a generator seeded by (``seed``, case id), so a conversion is
-reproducible and one case's crop does not depend on which other cases are converted. A margin
-``m`` keeps exactly ``m`` voxels beyond the bounding box (less only at the volume border).
+The preprocessing is the one behind the public LA release (docs/authors_code.md, "Data and
+preprocessing"): the image is z-scored over the WHOLE volume, then x and y are cropped to the
+label's bounding box plus a random margin of 10-20 voxels on each side; z is never cropped. The
+original draws the margins unseeded; here they come from a generator seeded by (``seed``, case
+id), so a conversion is reproducible and one case's crop does not depend on which other cases
+are converted. A margin ``m`` keeps exactly ``m`` voxels beyond the bounding box (less only at the
+volume border).
 
 Output: ``<dst>/<case>/mri_norm2.h5`` (``image`` float32, ``label`` uint8 {0,1}, attribute
 ``spacing`` in mm), ``train.list`` (and ``test.list`` when test ids are given) and

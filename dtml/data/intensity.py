@@ -35,3 +35,15 @@ def normalize_case(case: Case, mode: str) -> Case:
     except ValueError as e:
         raise ValueError(f"case '{case.case_id}': {e}") from None
     return Case(case.case_id, image, case.label, case.spacing)
+
+
+def intensity_stats(case: Case) -> dict[str, float]:
+    """The stored intensity scale of a case: mean and std over its crop and, with a label, the
+    foreground/background contrast (difference of means over the background std)."""
+    image = case.image.astype(np.float64)
+    out = {"mean": float(image.mean()), "std": float(image.std())}
+    if case.label is not None:
+        fg = case.label.astype(bool)
+        bg_std = float(image[~fg].std())
+        out["contrast"] = float((image[fg].mean() - image[~fg].mean()) / bg_std)
+    return out

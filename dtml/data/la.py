@@ -64,13 +64,18 @@ def read_case(root: str | Path, case_id: str, with_label: bool = True) -> Case:
         raise FileNotFoundError(f"{path.parent}: case folder not found (case '{case_id}')")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: file not found")
-    with h5py.File(path, "r") as f:
-        for key in ("image",) + (("label",) if with_label else ()):
-            if key not in f:
-                raise ValueError(f"{path}: missing dataset '{key}' (found {sorted(f.keys())})")
-        image = np.asarray(f["image"][...], dtype=np.float32)
-        label = np.asarray(f["label"][...]) if with_label else None
-        spacing = tuple(float(s) for s in f.attrs.get("spacing", LA_SPACING))
+    try:
+        with h5py.File(path, "r") as f:
+            for key in ("image",) + (("label",) if with_label else ()):
+                if key not in f:
+                    raise ValueError(f"{path}: missing dataset '{key}' (found {sorted(f.keys())})")
+            image = np.asarray(f["image"][...], dtype=np.float32)
+            label = np.asarray(f["label"][...]) if with_label else None
+            spacing = tuple(float(s) for s in f.attrs.get("spacing", LA_SPACING))
+    except OSError as error:  # h5py's message names no file: a truncated or non-HDF5 file
+        raise OSError(
+            f"{path}: unreadable or corrupt HDF5 file (case '{case_id}'): {error}"
+        ) from error
     if label is not None:
         validate_case(path, image, label)
         label = label.astype(np.uint8)

@@ -17,7 +17,7 @@ def resolve_data_root(path: str | Path | None = None) -> Path | None:
         return None
     root = Path(chosen).expanduser()
     if not (root / "train.list").is_file():
-        raise FileNotFoundError(f"{root}: not an LA-style data root (no train.list)")
+        raise FileNotFoundError(f"{root}: not an LA-style data root or export (no train.list)")
     return root
 
 

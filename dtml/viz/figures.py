@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from matplotlib.colors import ListedColormap, to_rgba
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from mpl_toolkits.mplot3d.art3d import Poly3DCollection
 from torch import nn
 
@@ -322,9 +323,10 @@ def plot_surfaces(
         ax.set_box_aspect(tuple(extent))
         ax.view_init(elev=25, azim=-60)
         ax.set_title(name, fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_zticks([])
+        for axis, text in ((ax.xaxis, "x (mm)"), (ax.yaxis, "y (mm)"), (ax.zaxis, "z (mm)")):
+            axis.set_major_locator(MaxNLocator(3))
+            axis.set_label_text(text, fontsize=7)
+        ax.tick_params(labelsize=6, pad=0)
     if title:
         fig.suptitle(title, fontsize=10)
     return save_figure(fig, save)

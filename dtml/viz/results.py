@@ -53,7 +53,8 @@ def plot_case_scores(
     save: str | Path | None = None,
 ) -> Figure:
     """One box per method of its per-case values, the points on top, our mean (black diamond)
-    and the paper's mean (red bar). A method without values shows its ``notes`` text instead."""
+    and the paper's mean (red bar; in the legend only when drawn). A method without values shows
+    its ``notes`` text instead."""
     if not values:
         raise ValueError("dtml.viz.results: `values` is empty")
     labels = list(values)
@@ -85,8 +86,9 @@ def plot_case_scores(
     handles = [
         ax.scatter([], [], s=12, color=OURS_COLOR, label="ours, per case (mean over seeds)"),
         ax.scatter([], [], marker="D", color="black", s=30, label="ours, mean"),
-        ax.plot([], [], color=PAPER_COLOR, linewidth=2.5, label="paper, mean")[0],
     ]
+    if any(v is not None for v in paper.values()):  # no paper entry where none is drawn
+        handles.append(ax.plot([], [], color=PAPER_COLOR, linewidth=2.5, label="paper, mean")[0])
     ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     if title:
         ax.set_title(title, fontsize=10)
@@ -118,7 +120,11 @@ def plot_vs_paper(
     save: str | Path | None = None,
 ) -> Figure:
     """One panel per metric: our mean over seeds (error bar: std over seeds, when > 1 seed) beside
-    the paper's number, per row of a ``report.table``. Distances in mm (paper: voxels x 0.625)."""
+    the paper's number, per row of a ``report.table``. Distances in mm (paper: voxels x 0.625).
+
+    A metric cannot be negative, so the lower error bar is clipped at 0 (mean - std would cross
+    zero for a spread-out ASD or 95HD); the upper bar is the full std. ``title`` (e.g. naming the
+    profile and the data) goes above the panels."""
     if not rows:
         raise ValueError("dtml.viz.results: `rows` is empty")
     bad = [k for k in keys if k not in KEY_LABELS]
@@ -134,7 +140,10 @@ def plot_vs_paper(
         theirs = [r.get(f"paper_{key}") for r in rows]
         o = np.array([np.nan if v is None else v for v in ours], dtype=float)
         p = np.array([np.nan if v is None else v for v in theirs], dtype=float)
-        ax.bar(x - 0.2, o, 0.4, yerr=err, color=OURS_COLOR, label="ours", capsize=2)
+        upper = np.array(err, dtype=float)
+        lower = np.minimum(upper, np.where(np.isnan(o), upper, np.maximum(o, 0.0)))
+        yerr = np.vstack([lower, upper])  # clipped at 0 below, full std above
+        ax.bar(x - 0.2, o, 0.4, yerr=yerr, color=OURS_COLOR, label="ours", capsize=2)
         ax.bar(x + 0.2, p, 0.4, color=PAPER_COLOR, alpha=0.8, label="paper")
         for i, r in enumerate(rows):
             if ours[i] is None and r.get("status") not in (None, "ok"):

@@ -319,7 +319,10 @@ def intensity_histograms(
     title: str | None = None,
     save: str | Path | None = None,
 ) -> Figure:
-    """Per named case, the intensity densities inside and outside the label (one panel each)."""
+    """Per named case, the intensity histograms inside and outside the label (one panel each).
+
+    Each class is normalised on its own: a bar is the fraction of that class's voxels falling in
+    the bin, so the small label and the large background are comparable on one axis."""
     if not cases:
         raise ValueError("dtml.viz.slices: `cases` is empty")
     fig = Figure(figsize=(4.2 * len(cases), 3.2), layout="constrained")
@@ -327,10 +330,15 @@ def intensity_histograms(
     for ax, (name, (image, label)) in zip(axes, cases.items(), strict=True):
         image, mask = _check_volume(image, label)
         edges = np.linspace(*np.percentile(image, [0.1, 99.9]), bins + 1)
-        ax.hist(image[~mask], edges, density=True, alpha=0.6, label="background", color="0.4")
-        ax.hist(image[mask], edges, density=True, alpha=0.6, label="label", color=CONTOUR_COLOR)
+        for values, text, color in (
+            (image[~mask], "background", "0.4"),
+            (image[mask], "label", CONTOUR_COLOR),
+        ):
+            weights = np.full(values.size, 1.0 / values.size)
+            ax.hist(values, edges, weights=weights, alpha=0.6, label=text, color=color)
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("intensity (z-score)", fontsize=8)
+        ax.set_ylabel("fraction of the class's voxels", fontsize=8)
         ax.legend(fontsize=8)
     if title:
         fig.suptitle(title)
@@ -352,11 +360,26 @@ def plot_case_statistics(
     bg_mean = np.array([row["bg_mean"] for row in stats], dtype=float)
     fig = Figure(figsize=(13, 3.4), layout="constrained")
     ax_size, ax_frac, ax_int = fig.subplots(1, 3)
-    ax_size.scatter(shapes[:, 0], shapes[:, 1], c=shapes[:, 2], cmap="viridis", s=18)
-    ax_size.set_xlabel("size x (voxels)")
-    ax_size.set_ylabel("size y (voxels)")
-    depths = ", ".join(str(int(d)) for d in np.unique(shapes[:, 2]))
-    ax_size.set_title(f"volume sizes (z: {depths})", fontsize=9)
+    unique = np.unique(shapes, axis=0)
+    if len(unique) == 1:  # one dot would hide that every case shares it: say so instead
+        w, h, d = (int(v) for v in unique[0])
+        ax_size.text(
+            0.5,
+            0.5,
+            f"all {len(stats)} cases:\n{w} x {h} x {d} voxels",
+            ha="center",
+            va="center",
+            fontsize=11,
+            transform=ax_size.transAxes,
+        )
+        ax_size.set_axis_off()
+        ax_size.set_title("volume sizes (x x y x z)", fontsize=9)
+    else:
+        ax_size.scatter(shapes[:, 0], shapes[:, 1], c=shapes[:, 2], cmap="viridis", s=18)
+        ax_size.set_xlabel("size x (voxels)")
+        ax_size.set_ylabel("size y (voxels)")
+        depths = ", ".join(str(int(d)) for d in np.unique(shapes[:, 2]))
+        ax_size.set_title(f"volume sizes (z: {depths})", fontsize=9)
     ax_frac.hist(100 * fraction, bins=min(20, len(stats)), color="0.5")
     ax_frac.set_xlabel("foreground (% of voxels)")
     ax_frac.set_title(f"median {100 * np.median(fraction):.1f} %", fontsize=9)

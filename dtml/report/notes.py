@@ -1,0 +1,282 @@
+"""Sentences about a table: comparisons, tests, gaps to the paper, and what it can NOT show."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from dtml.experiments import TABLES, Row
+from dtml.report.records import RunRecord
+from dtml.report.rows import find_row, row_records
+from dtml.report.settings import _fmt_spacing
+from dtml.report.stats import paired_test
+from dtml.report.tables import NOT_RUN, PAPER_SPACING_MM, SettingTable, tables_by_setting
+
+
+def compare(rows: Sequence[Mapping[str, Any]], a: str, b: str, key: str = "dice") -> str:
+    """A sentence: how far row ``a`` is above/below row ``b`` on ``key``, and what the paper says."""
+    by_label = {r["label"]: r for r in rows}
+    for label in (a, b):
+        if label not in by_label:
+            raise ValueError(f"compare: no row '{label}' in the table")
+    ra, rb = by_label[a], by_label[b]
+    unit = "points" if key in ("dice", "jaccard") else ("mm" if key.endswith("_mm") else "voxels")
+    name = {"dice": "Dice", "jaccard": "Jaccard"}.get(key, key)
+    ours_a, ours_b = ra.get(f"{key}_seeds_mean"), rb.get(f"{key}_seeds_mean")
+    if ours_a is None or ours_b is None:
+        missing = [x["label"] for x in (ra, rb) if x.get(f"{key}_seeds_mean") is None]
+        text = f"{a} vs {b}: no comparison on our runs ({', '.join(missing)}: {NOT_RUN})."
+    else:
+        d = ours_a - ours_b
+        side = "above" if d > 0 else "below" if d < 0 else "equal to"
+        text = (
+            f"On these runs {a} is {side} {b} by {abs(d):.2f} {name} {unit} "
+            f"({ra['n_seeds']} vs {rb['n_seeds']} seed(s), {ra['n_cases']} cases)."
+        )
+    pa, pb = ra.get(f"paper_{key}"), rb.get(f"paper_{key}")
+    if pa is not None and pb is not None:
+        d = pa - pb
+        side = "above" if d > 0 else "below" if d < 0 else "equal to"
+        text += f" The paper reports {a} {side} {b} by {abs(d):.2f} {name} {unit}."
+    return text
+
+
+def row_notes(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Rows whose means are dominated by failed cases (Dice 0: no overlap or empty prediction),
+    in one sentence (empty list: no such row)."""
+    failed = [
+        f"{row['label']}: {row['n_zero_dice']} of {row['n_case_values']}"
+        for row in rows
+        if row.get("n_zero_dice")
+    ]
+    if not failed:
+        return []
+    one = len(failed) == 1
+    return [
+        f"{'; '.join(failed)} (seed, case) values have Dice 0 (no overlap; an empty prediction "
+        "gets the volume diagonal as its distances, dtml.metrics), which pulls "
+        f"{'its Dice mean' if one else 'their Dice means'} down and "
+        f"{'its' if one else 'their'} distance means up."
+    ]
+
+
+def caveats(prov: Mapping[str, Any]) -> list[str]:
+    """What the numbers of a table can NOT be read as, from its provenance."""
+    out = []
+    if not prov.get("runs"):
+        return ["No evaluated runs: nothing to compare."]
+    if prov.get("real_data") is False:
+        out.append(
+            "These runs use the synthetic phantom, not the LA data: they check that the pipeline "
+            "runs end to end and say nothing about the paper's numbers."
+        )
+    if prov.get("profile") == "ci":
+        out.append(
+            f"The ci profile trains a V-Net with {prov.get('base_filters')} base filters for "
+            f"{prov.get('iterations')} iterations: far from converged, so differences between "
+            "rows are mostly noise."
+        )
+    if prov.get("eval_split") == "dev":
+        sizes = prov.get("split_sizes", {})
+        out.append(
+            f"Evaluated on our validation carve-out ({prov.get('n_eval_cases')} scans held out of "
+            f"train.list), not the paper's 20 test scans; the split leaves "
+            f"{sizes.get('unlabeled')} unlabeled scans for the semi-supervised methods (paper: 64)."
+        )
+    grid, spacing = prov.get("grid"), prov.get("eval_spacing_mm")
+    if grid is not None and grid != 1.0:
+        if prov.get("scored_on_original_labels"):
+            how = (
+                "its probabilities were upsampled to the data's grid and scored against the "
+                "original labels"
+            )
+        else:
+            how = (
+                "it was scored against labels resampled to that grid (an older evaluation), "
+                "which is optimistic by up to ~3 Dice points on LA"
+            )
+        out.append(f"Trained and predicted on grid {grid} (coarser than the data); {how}.")
+    if spacing and not all(math.isclose(s, PAPER_SPACING_MM, rel_tol=0.01) for s in spacing):
+        out.append(
+            f"Distances in voxels are {_fmt_spacing(spacing)} mm voxels, not the paper's 0.625 mm: "
+            "compare them with the paper only in mm."
+        )
+    if len(prov.get("hardware", [])) > 1:
+        out.append(
+            f"Runs were trained on different hardware ({'; '.join(prov['hardware'])}; per run in "
+            "the wall-time line). Same configuration and seeds, but bf16 arithmetic differs "
+            "between CPU and GPU kernels, so a seed is a sample of the configuration, not a "
+            "bit-identical rerun; wall times compare only within one machine."
+        )
+    if len(prov.get("seeds", [])) < 3:
+        out.append(
+            f"{len(prov.get('seeds', []))} seed(s): the spread over seeds is unknown or rough; "
+            "published reruns of this method vary by about 0.5-1 Dice."
+        )
+    return out
+
+
+def paired_test_text(
+    result: SettingTable, a: str, b: str, rows: Sequence[Row] | None = None, column: str = "dice"
+) -> str:
+    """The paired t-test of row ``a`` vs row ``b`` over cases, as one honest sentence."""
+    rows = list(rows) if rows is not None else TABLES[result.table_no]
+    rec_a = row_records(find_row(result.table_no, a, rows), result.records)
+    rec_b = row_records(find_row(result.table_no, b, rows), result.records)
+    if not rec_a or not rec_b:
+        return f"{a} vs {b}: {NOT_RUN}, no test."
+    res = paired_test(rec_a, rec_b, column)
+    unit = "points" if column in ("dice", "jaccard") else "voxels"
+    column = {"dice": "Dice", "jaccard": "Jaccard"}.get(column, column)
+    verdict = "below" if res["p"] < 0.05 else "not below"
+    text = (
+        f"{a} vs {b}: mean per-case difference {res['mean_diff']:+.2f} {column} {unit}, "
+        f"t = {res['t']:.2f}, p = {res['p']:.3g} (two-sided, n = {res['n']} cases; per-case "
+        f"values averaged over {res['seeds_a']} and {res['seeds_b']} seed(s)); p is {verdict} 0.05."
+    )
+    prov = result.provenance
+    if prov.get("real_data") is False or prov.get("profile") == "ci":
+        text += (
+            " On a ci-profile or phantom run this test means nothing about the paper's claim: "
+            "it only shows that the test runs."
+        )
+    elif min(res["seeds_a"], res["seeds_b"]) < 2:
+        text += " One seed: the test ignores seed-to-seed variation, which is of the same order."
+    return text
+
+
+def paper_gap(row: Mapping[str, Any], key: str = "dice") -> str:
+    """One row's mean over seeds beside the paper's number, as a sentence fragment."""
+    name = {"dice": "Dice %", "jaccard": "Jaccard %"}.get(key, key)
+    ours, theirs = row.get(f"{key}_seeds_mean"), row.get(f"paper_{key}")
+    if row["status"] != "ok":
+        paper = f" (paper: {theirs:.2f})" if theirs is not None else ""
+        return f"{row['label']}: {row['status']}{paper}."
+    if theirs is None:
+        return f"{row['label']}: {ours:.2f} {name} on our runs; the paper has no such row."
+    return (
+        f"{row['label']}: {ours:.2f} {name} on our runs vs {theirs:.2f} in the paper "
+        f"({ours - theirs:+.2f})."
+    )
+
+
+def describe_source(result: SettingTable) -> str:
+    """Short: profile, data kind and seeds of a table (the full setting is printed under it)."""
+    prov = result.provenance
+    if not result.records:
+        return "no evaluated runs"
+    data = {True: "real LA data", False: "synthetic phantom"}.get(prov.get("real_data"), "?")
+    seeds = ", ".join(str(s) for s in prov.get("seeds", []))
+    return f"{prov.get('profile')} profile, {data}, seeds {seeds}"
+
+
+# what a table shows, by its provenance (table_kind) -> a short name for sentences and caveats
+KIND_NAMES = {
+    "test": "test-split benchmark",
+    "dev": "dev-split study",
+    "check": "pipeline check",
+    "none": "no runs yet",
+    "other": "other setting",
+}
+
+
+def table_kind(prov: Mapping[str, Any]) -> str:
+    """What a table's runs are: "none" (no evaluated run), "check" (the synthetic phantom or the
+    ci profile: the pipeline runs, nothing about the paper), "test" (real data scored on the
+    paper's test scans: the benchmark), "dev" (real data scored on our validation carve-out of
+    train.list: a study) or "other"."""
+    if not prov.get("runs"):
+        return "none"
+    if prov.get("real_data") is False or prov.get("profile") == "ci":
+        return "check"
+    if prov.get("real_data") and prov.get("eval_split") == "test":
+        return "test"
+    if prov.get("real_data") and prov.get("eval_split") == "dev":
+        return "dev"
+    return "other"
+
+
+def shows_paper(prov: Mapping[str, Any]) -> bool:
+    """Whether the paper's numbers belong beside a table: only beside real-data runs scored on the
+    paper's test scans (or beside no runs at all: then they are the target, ours "not run yet").
+    A dev-split study scores other scans, a pipeline check a phantom or a toy schedule."""
+    return table_kind(prov) in ("test", "none")
+
+
+def table_title(result: SettingTable, where: str) -> str:
+    """A heading naming what the table is (benchmark, dev-split study, pipeline check), its
+    profile, data and seeds (:func:`describe_source`) and where its runs were read."""
+    n, prov = result.table_no, result.provenance
+    kind = table_kind(prov)
+    source = describe_source(result)
+    if kind == "none":
+        return f"Table {n} from {where}: no runs yet, every reimplemented row is not run yet"
+    if kind == "check":
+        return (
+            f"Pipeline check, not the paper's Table {n} ({source}; {prov.get('iterations')} "
+            f"iterations), from {where}"
+        )
+    if kind == "test":
+        return (
+            f"Table {n}, the paper's benchmark: the {prov.get('n_eval_cases')} test scans of "
+            f"test.list ({source}), from {where}"
+        )
+    if kind == "dev":
+        return (
+            f"Table {n} rows, dev split: {prov.get('n_eval_cases')} validation scans carved from "
+            f"train.list; a study, not the benchmark ({source}), from {where}"
+        )
+    return f"Table {n} ({source}), from {where}"
+
+
+@dataclass
+class ShownTable:
+    """One table a notebook shows: a short ``name`` (for sentences and caveats), a file ``tag``,
+    its ``title``, the table, and whether the paper's numbers stand beside it."""
+
+    name: str
+    tag: str
+    title: str
+    result: SettingTable
+    paper: bool
+
+
+def shown_tables(
+    table_no: int,
+    sources: Sequence[tuple[str, Iterable[RunRecord]]],
+    rows: Sequence[Row] | None = None,
+) -> list[ShownTable]:
+    """The tables of ``sources`` ((where, records), in order): one per source and setting, never
+    mixed. The paper's columns only where :func:`shows_paper`; without them, rows the paper alone
+    reports (not reimplemented) are left out, since they would be empty."""
+    rows = list(rows) if rows is not None else TABLES[table_no]
+    out: list[ShownTable] = []
+    for where, records in sources:
+        tables = tables_by_setting(table_no, list(records), rows)
+        for i, result in enumerate(tables):
+            kind = table_kind(result.provenance)
+            paper = shows_paper(result.provenance)
+            if not paper:
+                own = [r for r in rows if r.reimplemented]
+                (result,) = tables_by_setting(table_no, result.records, own, paper=False)
+            part = f" (setting {i + 1} of {len(tables)})" if len(tables) > 1 else ""
+            name = KIND_NAMES[kind] + (f" {i + 1}" if len(tables) > 1 else "")
+            name += f", {where}" if kind in ("none", "other") else ""
+            tag = kind + (str(i + 1) if len(tables) > 1 else "")
+            out.append(ShownTable(name, tag, table_title(result, where) + part, result, paper))
+    return out
+
+
+def caveats_once(tables: Sequence[ShownTable]) -> list[str]:
+    """The caveats of every shown table with runs, each stated once; with several such tables each
+    names, in brackets, the tables it applies to. (A table without runs says so in its title.)"""
+    with_runs = [t for t in tables if t.result.records]
+    applies: dict[str, list[str]] = {}
+    for t in with_runs:
+        for note in caveats(t.result.provenance):
+            applies.setdefault(note, []).append(t.name)
+    if len(with_runs) < 2:
+        return list(applies)
+    return [f"{note} [{'; '.join(names)}]" for note, names in applies.items()]

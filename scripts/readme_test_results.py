@@ -1,0 +1,157 @@
+"""The README's headline block: the paper's benchmark on the 20 test scans (``results/cpu_paper``).
+
+Called by ``scripts/readme_results.py``. Only runs with the release's stored intensities
+(``normalization: stored``) enter this table; the normalisation study has its own. Every number is
+computed from the committed runs; rows and tests without runs say what they wait for.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from dtml.experiments import paper_table, shown_rows
+from dtml.report import aggregate, committed_records, matches, paired_test, per_case, short_hardware
+
+ROWS = [  # (table, label, README name) in the benchmark's queue order (plans/benchmark.yaml)
+    (3, "V-Net (lower bound)", "V-Net lower bound (16 labeled) = M_s only"),
+    (3, "DTML", "DTML (16 labeled + 64 unlabeled)"),
+    (3, "V-Net (upper bound)", "V-Net upper bound (80 labeled)"),
+    (3, "Mean teacher", "Mean teacher (16 + 64; not a paper row)"),
+    (3, "UA-MT", "UA-MT (16 + 64)"),
+    (3, "DTC", "DTC (16 + 64)"),
+    (2, "M_d only", "M_d only (16 labeled)"),
+    (2, "DTML (labeled only)", "DTML, labeled only (Table 2)"),
+    (1, "DTML (L_seg/L_dis)", "DTML, M_d trained with L_dis (Table 1)"),
+    (1, "DTML (L_seg/L_dis+L_mask)", "DTML, M_d trained with L_dis + L_mask (Table 1)"),
+]
+CLAIMS = [  # (A, B, what the paper claims of A vs B)
+    ("DTML", "V-Net (lower bound)", "Table 3: unlabeled scans help, +4.09"),
+    ("DTML", "DTML (labeled only)", "Tables 2-3: the unlabeled scans, +0.95"),
+    ("DTML (labeled only)", "V-Net (lower bound)", "Table 2: p < 0.05 vs M_s only"),
+    ("DTML (labeled only)", "M_d only", "Table 2: p < 0.05 vs M_d only"),
+    ("DTML", "Mean teacher", "not in the paper"),
+    ("DTML", "UA-MT", "Table 3: +1.24"),
+    ("DTML", "DTC", "Table 3: +0.70"),
+    ("DTML", "DTML (L_seg/L_dis)", "Table 1: +0.40"),
+    ("DTML", "DTML (L_seg/L_dis+L_mask)", "Table 1: +0.23"),
+]
+
+
+def _rows_by_label():
+    return {row.label: row for n in (1, 2, 3) for row in shown_rows(n)}
+
+
+def _paper_dice() -> dict[str, float]:
+    return {r["method"]: r["dice"] for n in (1, 2, 3) for r in paper_table(n)}
+
+
+def _label_in_paper(label: str) -> str:
+    return "DTML (L_seg/L_mask)" if label == "DTML" else label
+
+
+def _pm(mean: float, std: float | None) -> str:
+    return f"{mean:.2f}" + (f" ± {std:.2f}" if std is not None else "")
+
+
+def runs_by_row(out: Path) -> dict[str, list]:
+    """Evaluated stored-intensity test-split runs of each README row."""
+    records = [
+        r
+        for r in committed_records(out)
+        if r.evaluated and r.config.get("normalization", "stored") == "stored"
+    ]
+    rows = _rows_by_label()
+    found = {label: [r for r in records if matches(rows[label], r)] for _, label, _ in ROWS}
+    # Table 1's L_mask row is DTML itself: the dtml row must not also take the L_dis variants
+    found["DTML"] = [r for r in found["DTML"] if r.config.get("md_loss", "mask") == "mask"]
+    return found
+
+
+def table_lines(runs: dict[str, list]) -> list[str]:
+    paper = _paper_dice()
+    lines = [
+        "| row | seeds | ours Dice % (over seeds) | ours Dice % (over the 20 scans) "
+        "| paper Dice % | ours - paper | trained on: wall time / run |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for _, label, name in ROWS:
+        p = paper.get(_label_in_paper(label))
+        p_text = "–" if p is None else f"{p:.2f}"
+        found = sorted(runs[label], key=lambda r: r.seed)
+        if not found:
+            lines.append(f"| {name} | 0 of 3 | queued | | {p_text} | | |")
+            continue
+        agg = aggregate(found, "dice", 100.0)
+        gap = "–" if p is None else f"{agg['seeds_mean'] - p:+.2f}"
+        walls = ", ".join(
+            f"s{r.seed} {short_hardware(r.train['hardware']).split(',')[0]} "
+            f"{r.train['wall_seconds'] / 60:.0f} min"
+            for r in found
+        )
+        lines.append(
+            f"| {name} | {len(found)} of 3 | {_pm(agg['seeds_mean'], agg['seeds_std'])} | "
+            f"{_pm(agg['cases_mean'], agg['cases_std'])} | {p_text} | {gap} | {walls} |"
+        )
+    return lines
+
+
+def claim_lines(runs: dict[str, list]) -> list[str]:
+    out = []
+    for a, b, claim in CLAIMS:
+        if not runs[a] or not runs[b]:
+            waiting = " and ".join(x for x in (a, b) if not runs[x])
+            out.append(f"{a} vs {b} ({claim}): waiting for {waiting}.")
+            continue
+        t = paired_test(runs[a], runs[b])
+        verdict = "significant" if t["p"] < 0.05 else "not significant"
+        out.append(
+            f"{a} vs {b} ({claim}): {t['mean_diff']:+.2f} Dice points, paired t-test over the "
+            f"{t['n']} test scans (per-scan Dice averaged over {t['seeds_a']} and {t['seeds_b']} "
+            f"seed(s)): t = {t['t']:.2f}, p = {t['p']:.3f}, {verdict} at p < 0.05."
+        )
+    return out
+
+
+def low_scale_line(runs: dict[str, list], scale_csv: Path) -> str | None:
+    """Per-scan Dice of each row on the test scans whose stored intensity scale is below that of
+    every labeled scan (see results/intensity_scale.csv and notebook 00)."""
+    if not scale_csv.is_file():
+        return None
+    with scale_csv.open() as f:
+        table = list(csv.DictReader(f))
+    floor = min(float(r["std"]) for r in table if r["part"] == "labeled")
+    std = {r["case"]: float(r["std"]) for r in table if r["part"] == "test"}
+    low = sorted((c for c, s in std.items() if s < floor), key=std.get)
+    shown = [(name, per_case(runs[label])) for _, label, name in ROWS if runs[label]]
+    if not low or not shown:
+        return None
+    cells = "; ".join(
+        f"{name.split(' (')[0]} " + " / ".join(f"{100 * d[c]:.1f}" for c in low)
+        for name, d in shown
+    )
+    return (
+        f"{len(low)} of the 20 test scans have a stored intensity std below {floor:.2f} (the "
+        f"lowest of the 16 labeled scans, `results/intensity_scale.csv`): "
+        + ", ".join(f"{c[:8]}… {std[c]:.2f}" for c in low)
+        + f". Dice % on them (mean over seeds), in that order: {cells}."
+    )
+
+
+def build_test(out: Path) -> str:
+    runs = runs_by_row(out)
+    bullets = claim_lines(runs)
+    low = low_scale_line(runs, out.parent / "intensity_scale.csv")
+    if low:
+        bullets.append(low)
+    done = sum(len(v) for v in runs.values())
+    hardware = sorted({r.train["hardware"] for v in runs.values() for r in v})
+    if hardware:
+        bullets.append(f"Hardware of these runs: {'; '.join(hardware)}.")
+    text = "\n".join(table_lines(runs))
+    text += (
+        f"\n\n{done} of {3 * len(ROWS)} runs done; the rest are queued in "
+        "[`plans/benchmark.yaml`](plans/benchmark.yaml) (`python -m dtml sweep`). Computed from "
+        "the committed runs by `scripts/readme_results.py`:\n"
+    )
+    return text + "".join(f"- {b}\n" for b in bullets)

@@ -1,0 +1,37 @@
+import numpy as np
+import pytest
+
+from dtml.data.case import Case
+from dtml.data.intensity import normalize_case, normalize_image
+
+
+@pytest.mark.parametrize("scale", [0.31, 1.0, 1.66, 250.0])
+@pytest.mark.parametrize("shift", [-3.0, 0.0, 0.7])
+def test_volume_input_is_invariant_to_intensity_scale_and_shift(scale, shift):
+    """Issue: a scan's stored intensity scale must not decide its `volume` input."""
+    image = np.random.default_rng(1).normal(0.2, 0.9, (12, 10, 8)).astype(np.float32)
+    ref = normalize_image(image, "volume")
+    out = normalize_image((image * scale + shift).astype(np.float32), "volume")
+    np.testing.assert_allclose(out, ref, atol=2e-5)
+    assert abs(float(ref.mean())) < 1e-5 and abs(float(ref.std()) - 1) < 1e-5
+    assert out.dtype == np.float32
+
+
+def test_stored_is_the_release_as_is():
+    image = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    assert normalize_image(image, "stored") is image
+
+
+def test_constant_volume_and_unknown_mode_raise_naming_the_case():
+    case = Case("CASE7", np.ones((4, 4, 4), np.float32), None)
+    with pytest.raises(ValueError, match="CASE7"):
+        normalize_case(case, "volume")
+    with pytest.raises(ValueError, match="normalization"):
+        normalize_image(case.image, "minmax")
+
+
+def test_labels_are_untouched():
+    label = np.zeros((4, 4, 4), np.uint8)
+    label[1:3] = 1
+    case = Case("c", np.random.default_rng(0).normal(size=(4, 4, 4)).astype(np.float32), label)
+    assert normalize_case(case, "volume").label is label

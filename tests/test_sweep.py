@@ -1,0 +1,161 @@
+"""dtml sweep: plan expansion and errors, dry run, the local executor, submitit's debug executor."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from dtml.sweep import RUNTIME_KEYS, load_plan, main, run_config, runtime_overrides
+
+TINY = {  # a 2-filter V-Net on 16^3 crops for 4 iterations: seconds per run
+    "base_filters": 2,
+    "patch": "16x16x16",
+    "iterations": 4,
+    "lr_step": 2,
+    "rampup_step": 1,
+    "rampup_steps": 4,
+    "val_count": 2,
+    "labeled_count": 4,
+    "eval_stride": [8, 8, 8],
+    "checkpoint_every": 2,
+    "threads": 1,
+}
+
+
+def write_plan(path: Path, **plan) -> str:
+    path.write_text(yaml.safe_dump(plan, sort_keys=False))
+    return str(path)
+
+
+@pytest.fixture()
+def tiny_plan(tmp_path) -> str:
+    return write_plan(
+        tmp_path / "plan.yaml",
+        profile="ci",
+        split="dev",
+        seeds=[1],
+        set={**TINY, "runs_dir": str(tmp_path / "runs")},
+        stages=[{"name": "only", "rows": ["M_s only", "DTML (labeled only)"]}],
+    )
+
+
+def dry_run(plan: str, root: str, capsys, *extra: str) -> list[dict]:
+    capsys.readouterr()
+    assert main([plan, "--dry-run", "--data", root, *extra]) == 0
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def test_expansion_order_and_override_precedence(tmp_path, tiny_root):
+    path = write_plan(
+        tmp_path / "p.yaml",
+        profile="ci",
+        split="dev",
+        seeds=[1, 2],
+        labeled_counts=[4, 2],
+        set={**TINY, "lr": 0.02},
+        stages=[
+            {"name": "a", "rows": ["M_s only", "DTML"]},
+            {"name": "b", "rows": ["M_d only"], "seeds": [7], "set": {"lr": 0.5}},
+        ],
+    )
+    plan = load_plan(path)
+    order = [(r.stage, r.label, r.overrides["labeled_count"], r.seed) for r in plan.runs]
+    assert order == [
+        ("a", "M_s only", 4, 1),
+        ("a", "M_s only", 4, 2),
+        ("a", "M_s only", 2, 1),
+        ("a", "M_s only", 2, 2),
+        ("a", "DTML", 4, 1),
+        ("a", "DTML", 4, 2),
+        ("a", "DTML", 2, 1),
+        ("a", "DTML", 2, 2),
+        ("b", "M_d only", 4, 7),
+        ("b", "M_d only", 2, 7),
+    ]
+    assert plan.stages == ("a", "b")
+    cfgs = [run_config(plan, r, tiny_root) for r in plan.runs]
+    assert [c.lr for c in cfgs] == [0.02] * 8 + [0.5] * 2  # the stage's set wins
+    assert {c.patch for c in cfgs} == {(16, 16, 16)} and {c.profile for c in cfgs} == {"ci"}
+    assert [c.method for c in cfgs[:5]] == ["supervised"] * 4 + ["dtml"]
+    assert len({c.key() for c in cfgs}) == len(cfgs)  # every run its own configuration
+
+
+@pytest.mark.parametrize(
+    ("plan", "message"),
+    [
+        ({"stages": [{"rows": ["DTML"]}], "seed": [1]}, r"unknown plan keys \['seed'\]"),
+        ({"stages": [{"name": "s", "rows": ["DTML"], "row": 1}]}, r"stage 's': unknown keys"),
+        ({"stages": [{"name": "s", "rows": ["Nope"]}]}, r"stage 's': unknown row 'Nope'"),
+        ({"set": {"bogus": 1}, "stages": [{"rows": ["DTML"]}]}, r"unknown config keys \['bogus'\]"),
+        ({"set": {"patch": "16x16"}, "stages": [{"rows": ["DTML"]}]}, r"bad value in 'set'"),
+        ({"set": {"method": "dtc"}, "stages": [{"rows": ["DTML"]}]}, r"cannot change \['method'\]"),
+        ({"profile": "gpu", "stages": [{"rows": ["DTML"]}]}, r"unknown profile 'gpu'"),
+        ({"seeds": 3, "stages": [{"rows": ["DTML"]}]}, r"'seeds' must be a non-empty list"),
+        ({"stages": []}, r"the plan has no runs"),
+    ],
+)
+def test_plan_errors_are_one_line_naming_the_file(tmp_path, plan, message):
+    path = write_plan(tmp_path / "bad.yaml", **plan)
+    with pytest.raises(ValueError, match=message) as info:
+        load_plan(path)
+    assert str(info.value).startswith(f"{path}: ") and "\n" not in str(info.value)
+
+
+def test_missing_or_unparsable_plan_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match=rf"{tmp_path}/none.yaml: plan file not found"):
+        load_plan(tmp_path / "none.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("stages: [\n")
+    with pytest.raises(ValueError, match=rf"{bad}: not valid YAML") as info:
+        load_plan(bad)
+    assert "\n" not in str(info.value)
+
+
+def test_set_takes_only_fields_outside_the_run_key(tiny_plan, tiny_root, tmp_path, capsys):
+    assert {"threads", "runs_dir"} <= set(RUNTIME_KEYS) and "lr" not in RUNTIME_KEYS
+    assert runtime_overrides(["threads=2", "runs_dir=x"]) == {"threads": 2, "runs_dir": "x"}
+    for pair in ("lr=0.1", "device=cpu", "seed=3"):
+        with pytest.raises(ValueError, match="part of the run key"):
+            runtime_overrides([pair])
+    # --set runs_dir moves the runs, not their keys
+    here = dry_run(tiny_plan, tiny_root, capsys)
+    there = dry_run(tiny_plan, tiny_root, capsys, "--set", f"runs_dir={tmp_path / 'elsewhere'}")
+    assert [r["run"] for r in here] == [r["run"] for r in there]
+    with pytest.raises(ValueError, match=r"--only names unknown stages \['nope'\]"):
+        main([tiny_plan, "--dry-run", "--data", tiny_root, "--only", "nope"])
+
+
+def test_local_executor_then_skip_then_debug_executor(tiny_plan, tiny_root, tmp_path, capsys):
+    before = dry_run(tiny_plan, tiny_root, capsys)
+    assert [r["state"] for r in before] == ["new", "new"] and len({r["run"] for r in before}) == 2
+
+    assert main([tiny_plan, "--workers", "2", "--data", tiny_root]) == 0
+    runs = tmp_path / "runs"
+    for r in before:  # trained and evaluated on the dev split's validation scans
+        assert (runs / r["run"] / "final.pt").is_file()
+        summary = json.loads(next((runs / r["run"]).glob("eval-dev-*/summary.json")).read_text())
+        assert summary["n_cases"] == 2 and summary["split"] == "dev"
+    assert [r["state"] for r in dry_run(tiny_plan, tiny_root, capsys)] == ["finished"] * 2
+
+    stamps = {r["run"]: (runs / r["run"] / "final.pt").stat().st_mtime_ns for r in before}
+    capsys.readouterr()
+    assert main([tiny_plan, "--workers", "2", "--data", tiny_root]) == 0  # nothing left to run
+    assert "every run of the plan is finished" in capsys.readouterr().out
+    assert stamps == {r: (runs / r / "final.pt").stat().st_mtime_ns for r in stamps}
+
+    # submitit's debug executor, in this process, into another runs_dir: the same run folders
+    # and the same weights (CPU, one thread: training is deterministic)
+    other = tmp_path / "runs_debug"
+    argv = [tiny_plan, "--executor", "debug", "--data", tiny_root, "--set", f"runs_dir={other}"]
+    assert main([*argv, "--log-dir", str(tmp_path / "submitit")]) == 0
+    assert sorted(p.name for p in other.iterdir()) == sorted(stamps)
+    for name in stamps:
+        assert any((other / name).glob("eval-dev-*/summary.json"))
+        ours = torch.load(other / name / "final.pt", weights_only=True)
+        ref = torch.load(runs / name / "final.pt", weights_only=True)
+        for net in ref:
+            assert all(torch.equal(ours[net][k], v) for k, v in ref[net].items())
