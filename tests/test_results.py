@@ -12,7 +12,7 @@ from dtml.report import committed_records, tables_by_setting
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 
 
-@pytest.mark.parametrize("folder", ["cpu_dev", "phantom"])
+@pytest.mark.parametrize("folder", ["cpu_paper", "cpu_dev", "phantom"])
 def test_committed_tables_follow_from_the_committed_runs(folder):
     out = RESULTS / folder
     records = committed_records(out)
