@@ -302,9 +302,9 @@ def main(argv: list[str] | None = None) -> int:
 
         for i in indices:
             r = plan.runs[i]
-            cfg = run_config(plan, r, data, extra)
+            cfg = run_config(plan, r, data, extra).with_data_id()  # fingerprint once per run
             line = {"index": i, "stage": r.stage, "row": r.label, "seed": r.seed}
-            line.update(run=run_dir(cfg.with_data_id()).name, state=state(cfg))
+            line.update(run=run_dir(cfg).name, state=state(cfg))
             print(json.dumps(line))
         return 0
     indices = [

@@ -10,8 +10,10 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from readme_results import _pm, _short  # scripts/ is on sys.path (one formatter for both blocks)
+
 from dtml.experiments import paper_table, shown_rows
-from dtml.report import aggregate, committed_records, matches, paired_test, per_case, short_hardware
+from dtml.report import aggregate, committed_records, matches, paired_test, per_case
 
 ROWS = [  # (table, label, README name) in the benchmark's queue order (plans/benchmark.yaml)
     (3, "V-Net (lower bound)", "V-Net lower bound (16 labeled) = M_s only"),
@@ -50,10 +52,6 @@ def _label_in_paper(label: str) -> str:
     return "DTML (L_seg/L_mask)" if label == "DTML" else label
 
 
-def _pm(mean: float, std: float | None) -> str:
-    return f"{mean:.2f}" + (f" ± {std:.2f}" if std is not None else "")
-
-
 def runs_by_row(out: Path) -> dict[str, list]:
     """Evaluated stored-intensity test-split runs of each README row."""
     records = [
@@ -85,8 +83,7 @@ def table_lines(runs: dict[str, list]) -> list[str]:
         agg = aggregate(found, "dice", 100.0)
         gap = "–" if p is None else f"{agg['seeds_mean'] - p:+.2f}"
         walls = ", ".join(
-            f"s{r.seed} {short_hardware(r.train['hardware']).split(',')[0]} "
-            f"{r.train['wall_seconds'] / 60:.0f} min"
+            f"s{r.seed} {_short(r.train['hardware'])} {r.train['wall_seconds'] / 60:.0f} min"
             for r in found
         )
         lines.append(
