@@ -56,19 +56,27 @@ def random_blobs(batch: int, shape: tuple[int, ...], seed: int) -> np.ndarray:
 
 def _best_times(
     fns: dict[str, Callable[[], np.ndarray]], repeats: int
-) -> tuple[dict[str, float], dict[str, float]]:
+) -> tuple[dict[str, float], dict[str, float], list[float]]:
     """Best-of-``repeats`` wall and process-CPU seconds of each function, the functions alternating
-    within a repeat. On a shared machine a process waits for a core between time slices: its CPU
-    time does not count the wait (for one thread it is the wall time an idle machine would show)."""
+    within a repeat, and each repeat's ratio of CPU times (first function / second: one pair
+    measured back to back, under the same load). On a shared machine a process waits for a core
+    between time slices: its CPU time does not count the wait (for one thread it is the wall time an
+    idle machine would show), but cache and frequency sharing still move it; the median of the
+    paired ratios is the figure least moved by a neighbour's burst."""
     wall = dict.fromkeys(fns, float("inf"))
     cpu = dict.fromkeys(fns, float("inf"))
+    pairs: list[float] = []
     for _ in range(repeats):
+        this: dict[str, float] = {}
         for name, fn in fns.items():
             start, start_cpu = time.perf_counter(), time.process_time()
             fn()
-            cpu[name] = min(cpu[name], time.process_time() - start_cpu)
+            this[name] = time.process_time() - start_cpu
+            cpu[name] = min(cpu[name], this[name])
             wall[name] = min(wall[name], time.perf_counter() - start)
-    return wall, cpu
+        first, second = this.values()
+        pairs.append(second / first if first > 0 else float("inf"))
+    return wall, cpu, pairs
 
 
 def _shape(text: str) -> tuple[int, ...]:
@@ -86,7 +94,9 @@ def run(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m dtml.bench sdf", description=__doc__)
     parser.add_argument("--batch", type=int, default=2, help="crops per batch (training: 2)")
     parser.add_argument("--shape", type=_shape, default=(64, 64, 48), help="e.g. 64,64,48")
-    parser.add_argument("--repeats", type=int, default=5, help="timed repeats (best is kept)")
+    parser.add_argument(
+        "--repeats", type=int, default=20, help="timed repeats (best and median ratio kept)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the random blobs")
     parser.add_argument(
         "--threads", type=int, default=1, help="EDT threads of ours (the reference uses one)"
@@ -98,7 +108,7 @@ def run(argv: list[str] | None = None) -> dict:
     masks = random_blobs(args.batch, args.shape, args.seed)
     ours = normalized_signed_distance(masks, threads=args.threads)
     reference = reference_normalized_sdf(masks)
-    best, cpu = _best_times(
+    best, cpu, pairs = _best_times(
         {
             "ours": lambda: normalized_signed_distance(masks, threads=args.threads),
             "reference": lambda: reference_normalized_sdf(masks),
@@ -113,13 +123,16 @@ def run(argv: list[str] | None = None) -> dict:
         "ours_cpu_s": cpu["ours"],
         "reference_cpu_s": cpu["reference"],
         "ratio_cpu": round(cpu["reference"] / cpu["ours"], 3),
+        "ratio_cpu_median": round(float(np.median(pairs)), 3),
+        "ratio_cpu_p10_p90": [round(float(v), 3) for v in np.percentile(pairs, [10, 90])],
         "config": {
             "batch": args.batch,
             "shape": list(args.shape),
             "repeats": args.repeats,
             "seed": args.seed,
             "threads": args.threads,
-            "timing": "best of repeats, seconds per batch (wall; cpu: process time), alternating",
+            "timing": "best of repeats, seconds per batch (wall; cpu: process time), alternating; "
+            "ratio_cpu_median: median over repeats of paired CPU-time ratios",
             "foreground_fraction": round(float(masks.mean()), 4),
         },
         "equal": bool(np.array_equal(ours, reference.astype(np.float32))),
