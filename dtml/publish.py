@@ -3,7 +3,9 @@
 ``python -m dtml publish --runs runs --profile cpu --out results/cpu_dev`` copies the small files
 of every finished run of ``profile`` (never checkpoints or data) to ``<out>/runs/`` and rebuilds the
 tables from those copies only, so what the notebooks read with ``use_committed_results=True`` is
-exactly what is committed.
+exactly what is committed. A folder of real-data runs scored on the paper's test scans also gets the
+input-normalisation study (``normalization.{csv,md,json}``, :mod:`dtml.report.normalization`),
+its low-scale scans read from ``intensity_scale.csv`` beside the folder (``results/``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,14 @@ from dtml.report import (
     table_markdown,
     tables_by_setting,
 )
+from dtml.report.normalization import (
+    SCALE_FILE,
+    has_study_runs,
+    normalization_study,
+    read_scale,
+    save_study,
+    study_markdown,
+)
 
 TITLES = {
     1: "Table 1: supervised losses of M_d",
@@ -29,9 +39,17 @@ TITLES = {
 }
 
 
-def publish(runs: str | Path = "runs", profile: str = "cpu", out: str | Path = "results/cpu_dev"):
-    """Export finished runs of ``profile`` and write one table file set per table and setting."""
+def publish(
+    runs: str | Path = "runs",
+    profile: str = "cpu",
+    out: str | Path = "results/cpu_dev",
+    scale_csv: str | Path | None = None,
+):
+    """Export finished runs of ``profile`` and write one table file set per table and setting,
+    plus the normalisation study where it applies (``scale_csv``: the per-scan intensity table,
+    default ``<out>/../intensity_scale.csv``; without it the study is skipped)."""
     out = Path(out)
+    scale_csv = Path(scale_csv) if scale_csv is not None else out.parent / SCALE_FILE
     export_runs(find_runs(runs), out / "runs", profile=profile)
     records = committed_records(out)
     written, sections = [], []
@@ -47,6 +65,10 @@ def publish(runs: str | Path = "runs", profile: str = "cpu", out: str | Path = "
                     sections.append(
                         "- " + paired_test_text(result, "DTML (labeled only)", other) + "\n"
                     )
+    if has_study_runs(records) and scale_csv.is_file():
+        study = normalization_study(records, read_scale(scale_csv))
+        written += save_study(study, out)
+        sections.append(study_markdown(study, "Input normalisation study (normalization)"))
     summary = out / "README.md"
     header = (
         f"# Committed results: `{profile}` profile\n\n"
@@ -63,6 +85,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--runs", default="runs")
     p.add_argument("--profile", default="cpu")
     p.add_argument("--out", default="results/cpu_dev")
+    p.add_argument(
+        "--scale", default=None, help=f"per-scan intensity table (<out>/../{SCALE_FILE})"
+    )
     args = p.parse_args(argv)
-    for path in publish(args.runs, args.profile, args.out):
+    for path in publish(args.runs, args.profile, args.out, args.scale):
         print(path)

@@ -11,6 +11,11 @@ executor, for tests).
 
 ``--set`` takes only fields outside the run key (``RUNTIME_KEYS``: threads, runs_dir, checkpoint
 and log cadence, evaluation window): what a plan trains is defined by the plan alone.
+
+``--indices 0-8,12`` picks runs by index (with ``--only``: both must hold). On a machine lent for a
+fixed time, ``--time-limit S`` ends the local executor after S seconds (runs still training are
+stopped and keep their last checkpoint, from which the next sweep resumes) and ``--start-within S``
+starts no run after S seconds (``scripts/device_sweep.py``, ``docs/gpu.md``).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -31,7 +37,6 @@ from dtml.config import (
     NON_RESULT_FIELDS,
     PROFILES,
     TrainConfig,
-    _coerce,
     load_profile,
     parse_overrides,
 )
@@ -64,6 +69,14 @@ class Plan:
         return tuple(dict.fromkeys(r.stage for r in self.runs))
 
 
+def plan_value(name: str, value: Any) -> Any:
+    """A plan's ``set:`` value converted to the field's type, as ``--set name=value`` would be;
+    a YAML list becomes a tuple, other non-string values are kept."""
+    if isinstance(value, str):
+        return parse_overrides([f"{name}={value}"])[name]
+    return tuple(value) if isinstance(value, list) else value
+
+
 def _rows_by_label() -> dict[str, Any]:
     return {row.label: row for n in (1, 2, 3) for row in shown_rows(n) if row.reimplemented}
 
@@ -85,7 +98,7 @@ def _overrides(path: Path, where: str, values: Any) -> dict[str, Any]:
             "and --data)"
         )
     try:
-        return {k: _coerce(k, v) for k, v in values.items()}
+        return {k: plan_value(k, v) for k, v in values.items()}
     except ValueError as error:
         raise ValueError(f"{path}: {where}bad value in 'set': {error}") from error
 
@@ -194,12 +207,49 @@ def state(cfg: TrainConfig) -> str:
     return "partial" if (out / "last.pt").is_file() else "new"
 
 
+def needed_cases(cfg: TrainConfig) -> set[str]:
+    """The case ids a run reads: its labeled scans, its unlabeled scans when the method uses them,
+    and the scans it is evaluated on (used to split a cache export, ``scripts/device_sweep.py``)."""
+    from dtml.data.la import read_list
+    from dtml.data.paths import data_root_or_phantom
+    from dtml.data.splits import make_split
+    from dtml.evaluate import eval_ids
+    from dtml.methods import get_method, resolve
+
+    cfg = resolve(cfg)
+    root, _ = data_root_or_phantom(cfg.data)
+    split = make_split(
+        cfg.split, read_list(root, "train.list"), (), cfg.labeled_count, cfg.val_count
+    )
+    cases = set(split.labeled) | set(eval_ids(root, eval_split(cfg), cfg))
+    if get_method(cfg.method).uses_unlabeled and cfg.unlabeled_bs:
+        cases |= set(split.unlabeled)
+    return cases
+
+
+def parse_indices(text: str, count: int, where: str = "--indices") -> list[int]:
+    """``"0-8,12"`` -> ``[0, ..., 8, 12]`` (ranges inclusive, order kept, duplicates dropped);
+    every index must be in ``0..count-1``."""
+    out: list[int] = []
+    for part in (p.strip() for p in text.split(",")):
+        try:
+            lo, _, hi = part.partition("-")
+            span = range(int(lo), int(hi or lo) + 1)
+        except ValueError:
+            raise ValueError(f"{where} {text}: '{part}' is not an index or a range a-b") from None
+        if not span or span[0] < 0 or span[-1] >= count:
+            raise ValueError(f"{where} {text}: '{part}' outside 0..{count - 1}")
+        out += [i for i in span if i not in out]
+    return out
+
+
 def execute(plan_path: str, index: int, data: str | None, extra: dict | None = None) -> str:
     """Train and evaluate run ``index`` of the plan in this process; returns its run folder.
 
-    A run another live process is training is skipped (that process finishes it)."""
+    A run another live process is training is skipped (that process finishes it). The evaluation
+    runs on the training device (``cfg.device``; ``auto``: the GPU when there is one)."""
     from dtml.evaluate import evaluate_run
-    from dtml.train import RunLocked, train
+    from dtml.train import RunLocked, pick_device, train
 
     plan = load_plan(plan_path)
     if not 0 <= index < len(plan.runs):
@@ -209,14 +259,52 @@ def execute(plan_path: str, index: int, data: str | None, extra: dict | None = N
         out = train(cfg, progress=False)
     except RunLocked as error:
         return f"{error} (skipped)"
-    evaluate_run(out, data, eval_split(cfg))
+    # on the device that trained it: a GPU box predicts the held-out scans on its GPU
+    evaluate_run(out, data, eval_split(cfg), device=str(pick_device(cfg.device)))
     return str(out)
 
 
-def _run_local(plan_path: str, indices: list[int], data, sets: list[str], workers: int) -> int:
-    """N worker processes, one run each; returns the number of failed runs."""
+def _stop(procs: list[subprocess.Popen], grace: float = 20.0) -> None:
+    """End run processes: SIGTERM to all, SIGKILL to any still alive ``grace`` seconds later.
+    A stopped run keeps its last checkpoint (written atomically); the next sweep resumes it."""
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)
+    end = time.monotonic() + grace
+    for proc in procs:
+        try:
+            proc.wait(max(0.0, end - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _run_local(
+    plan_path: str,
+    indices: list[int],
+    data,
+    sets: list[str],
+    workers: int,
+    time_limit: float | None = None,
+    start_within: float | None = None,
+) -> int:
+    """N worker processes, one run each; returns the number of failed runs.
+
+    ``start_within``: no run starts later than that many seconds after the call; ``time_limit``:
+    runs still going then are stopped (not failures: they resume from their checkpoint)."""
+    t0 = time.monotonic()
     queue, active, failed = list(indices), [], 0
     while queue or active:
+        elapsed = time.monotonic() - t0
+        if queue and start_within is not None and elapsed > start_within:
+            print(
+                f"{time.strftime('%FT%T')} start window over: runs {queue} not started", flush=True
+            )
+            queue = []
+        if time_limit is not None and elapsed > time_limit:
+            _stop([proc for _, proc in active])
+            for i, _ in active:
+                print(f"{time.strftime('%FT%T')} run {i} stopped at the time limit", flush=True)
+            return failed
         while queue and len(active) < workers:
             i = queue.pop(0)
             cmd = [sys.executable, "-m", "dtml", "sweep", plan_path, "--index", str(i)]
@@ -268,6 +356,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=1, help="runs at once (local) / array limit")
     p.add_argument("--dry-run", action="store_true", help="list the runs and their state only")
     p.add_argument("--only", help="comma-separated stage names to run (default: all)")
+    p.add_argument("--indices", help="run indices to run, e.g. 0-8,12 (default: all)")
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        metavar="S",
+        help="local: stop runs still training after S seconds (they keep their checkpoint)",
+    )
+    p.add_argument(
+        "--start-within", type=float, metavar="S", help="local: start no run after S seconds"
+    )
     p.add_argument(
         "--set",
         action="append",
@@ -296,7 +394,12 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.plan}: --only names unknown stages {sorted(stages - set(plan.stages))}; "
             f"known: {list(plan.stages)}"
         )
-    indices = [i for i, r in enumerate(plan.runs) if stages is None or r.stage in stages]
+    chosen = None if args.indices is None else parse_indices(args.indices, len(plan.runs))
+    indices = [
+        i
+        for i in (range(len(plan.runs)) if chosen is None else chosen)
+        if stages is None or plan.runs[i].stage in stages
+    ]
     if args.dry_run:
         from dtml.runs import run_dir
 
@@ -314,5 +417,10 @@ def main(argv: list[str] | None = None) -> int:
         print("every run of the plan is finished", flush=True)
         return 0
     if args.executor == "local":
-        return 1 if _run_local(args.plan, indices, data, args.set, args.workers) else 0
+        failed = _run_local(
+            args.plan, indices, data, args.set, args.workers, args.time_limit, args.start_within
+        )
+        return 1 if failed else 0
+    if args.time_limit is not None or args.start_within is not None:
+        raise ValueError("--time-limit and --start-within apply to --executor local only")
     return 1 if _run_submitit(args.plan, indices, data, extra, args) else 0

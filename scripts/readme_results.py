@@ -2,11 +2,12 @@
 
     python scripts/readme_results.py [--write README.md]
 
-Two blocks, each computed from its committed results folder (tables, per-case CSVs, provenance):
+Three blocks, each computed from its committed results folder (tables, per-case CSVs, provenance):
 the paper's benchmark on the 20 test scans (``results/cpu_paper``, between
-``<!-- results-test:start -->`` and ``<!-- results-test:end -->``) and the dev-split study
-(``results/cpu_dev``, between ``<!-- results:start -->`` and ``<!-- results:end -->``). Rows without
-runs say so.
+``<!-- results-test:start -->`` and ``<!-- results-test:end -->``), the input-normalisation study on
+the same scans (``results/cpu_paper``, between ``<!-- results-normalization:start -->`` and
+``<!-- results-normalization:end -->``) and the dev-split study (``results/cpu_dev``, between
+``<!-- results:start -->`` and ``<!-- results:end -->``). Rows without runs say so.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ SHOW = [  # (table, paper label, README name)
 HARD_BELOW = 50.0
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 TEST_START, TEST_END = "<!-- results-test:start -->", "<!-- results-test:end -->"
+NORM_START = "<!-- results-normalization:start -->"
+NORM_END = "<!-- results-normalization:end -->"
 
 
 def _short(hw: str) -> str:
@@ -184,15 +187,17 @@ def replace_block(readme: str, start: str, end: str, text: str, name: str) -> st
 
 
 def main(argv: list[str]) -> None:
-    from readme_test_results import build_test  # scripts/ is on sys.path
+    from readme_test_results import build_normalization, build_test  # scripts/ is on sys.path
 
     write = Path(argv[argv.index("--write") + 1]) if "--write" in argv else None
     test = build_test(Path("results/cpu_paper"))
+    norm = build_normalization(Path("results/cpu_paper"))
     dev = build_dev(Path("results/cpu_dev"))
     if write is None:
-        print(test + "\n" + dev)
+        print(test + "\n" + norm + "\n" + dev)
         return
     readme = replace_block(write.read_text(), TEST_START, TEST_END, test, str(write))
+    readme = replace_block(readme, NORM_START, NORM_END, norm, str(write))
     write.write_text(replace_block(readme, START, END, dev, str(write)))
 
 

@@ -1,8 +1,10 @@
-"""The README's headline block: the paper's benchmark on the 20 test scans (``results/cpu_paper``).
+"""The README's test-split blocks (``results/cpu_paper``): the paper's benchmark on the 20 test
+scans (:func:`build_test`) and the input-normalisation study (:func:`build_normalization`).
 
 Called by ``scripts/readme_results.py``. Only runs with the release's stored intensities
-(``normalization: stored``) enter this table; the normalisation study has its own. Every number is
-computed from the committed runs; rows and tests without runs say what they wait for.
+(``normalization: stored``) enter the benchmark's table; the normalisation study puts them beside
+the ``volume`` runs. Every number is computed from the committed runs; rows and tests without runs
+say what they wait for.
 """
 
 from __future__ import annotations
@@ -14,6 +16,15 @@ from readme_results import _pm, _short  # scripts/ is on sys.path (one formatter
 
 from dtml.experiments import paper_table, shown_rows
 from dtml.report import aggregate, committed_records, matches, paired_test, per_case
+from dtml.report.normalization import (
+    SCALE_FILE,
+    gain_sentence,
+    low_scale_sentence,
+    normalization_study,
+    read_scale,
+    runs_done,
+    study_table,
+)
 
 ROWS = [  # (table, label, README name) in the benchmark's queue order (plans/benchmark.yaml)
     (3, "V-Net (lower bound)", "V-Net lower bound (16 labeled) = M_s only"),
@@ -150,5 +161,25 @@ def build_test(out: Path) -> str:
         f"\n\n{done} of {3 * len(ROWS)} runs done; the rest are queued in "
         "[`plans/benchmark.yaml`](plans/benchmark.yaml) (`python -m dtml sweep`). Computed from "
         "the committed runs by `scripts/readme_results.py`:\n"
+    )
+    return text + "".join(f"- {b}\n" for b in bullets)
+
+
+def build_normalization(out: Path) -> str:
+    """The normalisation study's block: its table, the low-scale scans and one sentence per gain
+    test (``waiting for ...`` while runs are missing)."""
+    study = normalization_study(committed_records(out), read_scale(out.parent / SCALE_FILE))
+    done, planned = runs_done(study)
+    bullets = [
+        low_scale_sentence(study.groups),
+        *(gain_sentence(t, study.groups) for t in study.tests),
+    ]
+    text = study_table(study)
+    text += (
+        f"\n{done} of {planned} runs done: the `stored` rows are the benchmark's runs above, the "
+        "`volume` rows the stage `normalization-volume` of "
+        "[`plans/benchmark.yaml`](plans/benchmark.yaml). Dice %: mean ± std over seeds; on the "
+        "low-scale and the other scans, the mean of the per-scan Dice averaged over seeds. "
+        "Computed from the committed runs by `scripts/readme_results.py`:\n"
     )
     return text + "".join(f"- {b}\n" for b in bullets)

@@ -132,3 +132,61 @@ def test_evaluation_from_the_export_equals_the_release(export_root, tiny_cfg):
     ours = evaluate_run(run, export_root, "dev", force=True)
     for key in ("metrics_voxel", "metrics_run_grid", "data_id", "eval_cases_digest", "n_cases"):
         assert ours[key] == ref[key]
+
+
+def test_split_parts_read_their_cases_and_join_bit_exact(export_root, tiny_root, tmp_path):
+    from dtml.data.export import join_export, part_overhead, split_export
+
+    streams = sum(exported.read_manifest(export_root)["shards"].values())
+    part_mb = (part_overhead(export_root) + streams / 2.5) / 1e6
+    parts = split_export(export_root, tmp_path, part_mb, first=["case11", "case10"])
+    assert len(parts) == 3 and [p.name for p in parts][0] == "la_export-part1"
+    have = [exported.available_cases(p) for p in parts]
+    assert {"case10", "case11"} <= have[0] and not (have[0] & have[1]) and not (have[1] & have[2])
+    for part in parts:
+        assert sum(f.stat().st_size for f in part.iterdir()) <= part_mb * 1e6
+        assert fingerprint(part) == fingerprint(tiny_root)  # each part has the data's identity
+    np.testing.assert_array_equal(
+        load_case(parts[0], "case10", 0.5).image, load_case(tiny_root, "case10", 0.5).image
+    )
+    with pytest.raises(FileNotFoundError, match=r"shard-00\d\.bin: export shard missing"):
+        load_case(parts[0], sorted(have[1])[0], 0.5)
+
+    joined = join_export(parts, tmp_path / "joined")
+    assert exported.available_cases(joined) == set(exported.read_manifest(export_root)["cases"])
+    for case_id in read_list(tiny_root, "train.list") + read_list(tiny_root, "test.list"):
+        for grid in (0.5, 1.0):
+            ours, ref = load_case(joined, case_id, grid), load_case(export_root, case_id, grid)
+            assert ours.spacing == ref.spacing and ours.label.dtype == ref.label.dtype
+            np.testing.assert_array_equal(ours.label, ref.label)
+            if grid == 0.5:
+                np.testing.assert_array_equal(ours.image, ref.image)
+
+
+def test_split_and_join_refuse_bad_arguments(export_root, tmp_path):
+    from dtml.data.export import join_export, split_export
+
+    parts = split_export(export_root, tmp_path, 1.0)
+    assert len(parts) == 1
+    with pytest.raises(FileExistsError, match="la_export-part1: already exists"):
+        split_export(export_root, tmp_path, 1.0)
+    with pytest.raises(ValueError, match=r"cases \['nope'\] to put first are not in the export"):
+        split_export(export_root, tmp_path / "x", 1.0, first=["nope"])
+    with pytest.raises(ValueError, match="exceeds a part"):
+        split_export(export_root, tmp_path / "y", 0.0001 + part_mb_overhead(export_root))
+    streams = sum(exported.read_manifest(export_root)["shards"].values())
+    two = split_export(
+        export_root, tmp_path / "two", part_mb_overhead(export_root) + streams / 1.6e6
+    )
+    assert len(two) == 2
+    with pytest.raises(FileNotFoundError, match=r"shard shard-001\.bin of this split export is in"):
+        join_export(two[:1], tmp_path / "half")
+    with pytest.raises(ValueError, match="its manifest differs"):
+        join_export([two[0], parts[0]], tmp_path / "mixed")
+    assert not (tmp_path / "half").exists() and not list(tmp_path.glob(".half*"))
+
+
+def part_mb_overhead(root) -> float:
+    from dtml.data.export import part_overhead
+
+    return part_overhead(root) / 1e6

@@ -8,6 +8,7 @@ import pytest
 from dtml.config import NON_RESULT_FIELDS
 from dtml.experiments import shown_rows
 from dtml.report import committed_records, tables_by_setting
+from dtml.report.normalization import normalization_study, read_scale
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 
@@ -49,17 +50,39 @@ def test_hardware_check_pairs_one_run_key_on_two_machines():
         assert [c["case"] for c in twin.cases] == [c["case"] for c in rec.cases]
 
 
-def test_readme_benchmark_block_is_generated_from_the_committed_runs():
-    """The README's headline table is exactly what scripts/readme_results.py computes."""
+def test_committed_normalization_study_follows_from_the_committed_runs():
+    """results/cpu_paper/normalization.json: every row and gain test recomputed from the runs."""
+    out = RESULTS / "cpu_paper"
+    study = normalization_study(committed_records(out), read_scale(RESULTS / "intensity_scale.csv"))
+    committed = json.loads((out / "normalization.json").read_text())
+    assert committed["groups"]["low_scale"] == list(study.groups.low)
+    for ours, row in zip(
+        study.rows + study.tests, committed["rows"] + committed["tests"], strict=True
+    ):
+        assert set(ours) == set(row)
+        for key, value in row.items():
+            assert ours[key] == (
+                value if isinstance(value, str | bool) or value is None else pytest.approx(value)
+            ), (key, row)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "builder"),
+    [("TEST_START", "TEST_END", "build_test"), ("NORM_START", "NORM_END", "build_normalization")],
+)
+def test_readme_result_blocks_are_generated_from_the_committed_runs(start, end, builder):
+    """The README's test-split table and normalisation study are exactly what
+    scripts/readme_results.py computes from the committed runs."""
     import sys
 
     root = RESULTS.parent
     sys.path.insert(0, str(root / "scripts"))
     try:
-        from readme_results import TEST_END, TEST_START
-        from readme_test_results import build_test
+        import readme_results
+        import readme_test_results
     finally:
         sys.path.remove(str(root / "scripts"))
+    first, last = getattr(readme_results, start), getattr(readme_results, end)
     readme = (root / "README.md").read_text()
-    block = readme.split(TEST_START, 1)[1].split(TEST_END, 1)[0]
-    assert block.strip() == build_test(RESULTS / "cpu_paper").strip()
+    block = readme.split(first, 1)[1].split(last, 1)[0]
+    assert block.strip() == getattr(readme_test_results, builder)(RESULTS / "cpu_paper").strip()

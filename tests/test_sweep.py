@@ -9,7 +9,16 @@ import pytest
 import torch
 import yaml
 
-from dtml.sweep import RUNTIME_KEYS, load_plan, main, run_config, runtime_overrides
+from dtml.sweep import (
+    RUNTIME_KEYS,
+    load_plan,
+    main,
+    needed_cases,
+    parse_indices,
+    plan_value,
+    run_config,
+    runtime_overrides,
+)
 
 TINY = {  # a 2-filter V-Net on 16^3 crops for 4 iterations: seconds per run
     "base_filters": 2,
@@ -159,3 +168,58 @@ def test_local_executor_then_skip_then_debug_executor(tiny_plan, tiny_root, tmp_
         ref = torch.load(runs / name / "final.pt", weights_only=True)
         for net in ref:
             assert all(torch.equal(ours[net][k], v) for k, v in ref[net].items())
+
+
+def test_plan_values_are_converted_as_set_would_convert_them():
+    from dtml.config import parse_overrides
+
+    for name, value in [("patch", "16x16x16"), ("lr", "0.5"), ("consistency", "none")]:
+        assert plan_value(name, value) == parse_overrides([f"{name}={value}"])[name]
+    assert plan_value("patch", [16, 16, 32]) == (16, 16, 32)
+    assert plan_value("k", 1500) == 1500 and plan_value("eval_patch", None) is None
+
+
+def test_indices_select_runs_and_bad_ones_are_named(tiny_plan, tiny_root, capsys):
+    assert parse_indices("0-2,5,1", 6) == [0, 1, 2, 5]
+    for text, message in [("7", r"'7' outside 0\.\.5"), ("a", "'a' is not an index"), ("3-1", "")]:
+        with pytest.raises(ValueError, match=rf"--indices {text}: {message}"):
+            parse_indices(text, 6)
+    assert [r["index"] for r in dry_run(tiny_plan, tiny_root, capsys, "--indices", "1")] == [1]
+
+
+def test_needed_cases_are_the_scans_a_run_reads(tmp_path, tiny_root):
+    path = write_plan(
+        tmp_path / "p.yaml",
+        profile="ci",
+        split="paper",
+        set=TINY,
+        stages=[{"rows": ["V-Net (lower bound)", "DTML", "DTML (labeled only)"]}],
+    )
+    plan = load_plan(path)
+    ids = [f"case{i:02d}" for i in range(12)]  # conftest: 10 train, then 2 test scans
+    lower, dtml, labeled = (needed_cases(run_config(plan, r, tiny_root)) for r in plan.runs)
+    assert lower == labeled == set(ids[:4]) | set(ids[10:])  # labeled + test scans only
+    assert dtml == set(ids)  # and the unlabeled ones
+
+
+def test_time_limit_stops_runs_and_start_window_skips_them(tmp_path, monkeypatch, capsys):
+    import subprocess
+    import sys
+    import time
+
+    from dtml import sweep
+
+    started, popen = [], subprocess.Popen
+
+    def sleeper(cmd, **kwargs):  # a run that would never end on its own
+        started.append(cmd)
+        return popen([sys.executable, "-c", "import time; time.sleep(120)"])
+
+    monkeypatch.setattr(sweep.subprocess, "Popen", sleeper)
+    t0 = time.monotonic()
+    assert sweep._run_local("plan.yaml", [0, 1, 2], None, [], 2, time_limit=1.0) == 0
+    assert time.monotonic() - t0 < 15 and len(started) == 2  # the third never started
+    out = capsys.readouterr().out
+    assert "run 0 stopped at the time limit" in out and "run 1 stopped" in out
+    assert sweep._run_local("plan.yaml", [3], None, [], 1, start_within=-1.0) == 0
+    assert len(started) == 2 and "runs [3] not started" in capsys.readouterr().out

@@ -10,6 +10,11 @@ carries the release's content fingerprint.
 
 The full-grid label is kept for every case, not only for the test and dev-validation scans: a dev
 split of any ``val_count`` evaluates from the same export, and a bit-packed label costs a few kB.
+
+:func:`split_export` cuts an export into part folders of bounded size (a transfer limit: the LA
+export at grid 0.5 is ~100 MB, the stored images are nearly incompressible float32), each a partial
+export holding whole cases; :func:`join_export` puts the parts together again. Streams are copied
+byte for byte, so a joined export reads exactly as the original (``docs/gpu.md``).
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from dtml.data.exported import (
     FORMAT,
     MANIFEST,
     VERSION,
+    available_cases,
+    case_streams,
     encode,
     grid_key,
     is_export,
@@ -135,6 +142,134 @@ def export(
         shards.close()
         shutil.rmtree(tmp, ignore_errors=True)
     return summary(out)
+
+
+def _read_blob(root: Path, entry: dict[str, Any]) -> bytes:
+    with (root / entry["shard"]).open("rb") as f:
+        f.seek(entry["offset"])
+        blob = f.read(entry["size"])
+    if len(blob) != entry["size"]:
+        raise ValueError(f"{root / entry['shard']}: truncated at offset {entry['offset']}")
+    return blob
+
+
+def _assign_parts(
+    manifest: dict[str, Any], order: Sequence[str], limit: int, src: Path
+) -> list[list[str]]:
+    """Whole cases, in ``order``, packed into consecutive parts of at most ``limit`` bytes."""
+    parts: list[list[str]] = [[]]
+    used = 0
+    for case_id in order:
+        size = sum(e["size"] for e in case_streams(manifest, case_id))
+        if size > limit:
+            raise ValueError(f"{src}: case '{case_id}' alone ({size} bytes) exceeds a part")
+        if used + size > limit and parts[-1]:
+            parts.append([])
+            used = 0
+        parts[-1].append(case_id)
+        used += size
+    return parts
+
+
+def part_overhead(src: str | Path) -> int:
+    """Bytes of a part of ``src`` beside its shard: the manifest (rewritten for the new shards,
+    about as large as the original; 4 kB of slack) and the lists."""
+    src = Path(src)
+    lists = sum((src / name).stat().st_size for name in read_manifest(src)["lists"])
+    return (src / MANIFEST).stat().st_size + 4096 + lists
+
+
+def split_export(
+    src: str | Path, dest: str | Path, part_mb: float, first: Sequence[str] = ()
+) -> list[Path]:
+    """Cut the export ``src`` into ``dest/<name>-part1``, ``-part2``, ... of at most ``part_mb``
+    MB each (manifest and lists included); returns the part folders.
+
+    Each part holds whole cases (``first`` ones first, the rest in manifest order) in one shard,
+    plus the full manifest, rewritten for the new shards, and the lists: a part alone is a
+    partial export (``available_cases``), all parts joined (:func:`join_export`) the whole one."""
+    src, dest = Path(src), Path(dest)
+    manifest = read_manifest(src)
+    unknown = sorted(set(first) - set(manifest["cases"]))
+    if unknown:
+        raise ValueError(f"{src}: cases {unknown[:3]} to put first are not in the export")
+    order = list(dict.fromkeys([*first, *manifest["cases"]]))
+    lists = {name: (src / name).read_bytes() for name in manifest["lists"]}
+    limit = int(part_mb * MB) - part_overhead(src)
+    if limit <= 0:
+        raise ValueError(f"part size {part_mb:g} MB leaves no room beside the manifest")
+    assignment = _assign_parts(manifest, order, limit, src)
+    folders = [dest / f"{src.name}-part{k + 1}" for k in range(len(assignment))]
+    clash = [str(f) for f in folders if f.exists()]
+    if clash:
+        raise FileExistsError(f"{clash[0]}: already exists; remove it or choose another folder")
+    new = json.loads(json.dumps(manifest))  # a deep copy, rewritten below
+    new["shards"], new["parts"] = {}, {}
+    tmp = dest / f".{src.name}.split-tmp-{os.getpid()}"
+    tmp.mkdir(parents=True)
+    try:
+        for k, cases in enumerate(assignment):
+            name = f"shard-{k:03d}.bin"
+            (tmp / f"part{k + 1}").mkdir()
+            with (tmp / f"part{k + 1}" / name).open("wb") as out:
+                offset = 0
+                for case_id in cases:
+                    for old, ent in zip(
+                        case_streams(manifest, case_id), case_streams(new, case_id), strict=True
+                    ):
+                        out.write(_read_blob(src, old))
+                        ent.update(shard=name, offset=offset)
+                        offset += old["size"]
+            new["shards"][name], new["parts"][name] = offset, k + 1
+        text = json.dumps(new, indent=1)
+        for k, folder in enumerate(folders):
+            part = tmp / f"part{k + 1}"
+            (part / MANIFEST).write_text(text)
+            for list_name, data in lists.items():
+                (part / list_name).write_bytes(data)
+            if available_cases(part) != set(assignment[k]):  # a part reads its own cases
+                raise ValueError(f"{folder}: part does not read back its cases; split again")
+        for k, folder in enumerate(folders):
+            os.replace(tmp / f"part{k + 1}", folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return folders
+
+
+def join_export(parts: Sequence[str | Path], out: str | Path) -> Path:
+    """One export folder ``out`` from the parts of a split export (hard links where the file
+    system allows, else copies); every shard of the manifest must be in one of the parts."""
+    parts, out = [Path(p) for p in parts], Path(out)
+    if not parts:
+        raise ValueError("join_export: no parts given")
+    manifest = read_manifest(parts[0])
+    for part in parts[1:]:
+        if read_manifest(part) != manifest:
+            raise ValueError(f"{part}: its manifest differs from {parts[0]}'s: not the same export")
+    if out.exists():
+        raise FileExistsError(f"{out}: already exists; remove it or choose another folder")
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    tmp.mkdir(parents=True)
+    try:
+        for name, size in manifest["shards"].items():
+            found = [p / name for p in parts if (p / name).is_file()]
+            good = [f for f in found if f.stat().st_size == size]
+            if not good:
+                where = f"found with another size in {found[0].parent}" if found else "in no part"
+                raise FileNotFoundError(
+                    f"{parts[0]}: shard {name} of this split export is {where}; "
+                    f"pass all {len(set(manifest.get('parts', {}).values())) or '?'} parts"
+                )
+            try:
+                os.link(good[0], tmp / name)
+            except OSError:
+                shutil.copyfile(good[0], tmp / name)
+        for name in (MANIFEST, *manifest["lists"]):
+            shutil.copyfile(parts[0] / name, tmp / name)
+        os.replace(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
 
 
 def summary(out: str | Path) -> dict[str, Any]:

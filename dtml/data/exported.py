@@ -10,6 +10,11 @@ fail loudly.
 The manifest records, per case and grid (``"0.5"``, ``"1"``), the shape, the spacing and the
 entries of the image and/or label; and the source's content fingerprint plus each case file's
 digest, so ``dtml.data.fingerprint`` gives an export the identity of the data it came from.
+
+An export split into parts (``dtml.data.export.split_export``, for transfers of bounded size) gives
+folders that each hold the whole manifest and the lists but only some shards: each part is itself a
+partial export, whose readable cases :func:`available_cases` names; reading any other case names
+the missing shard. ``join_export`` puts the parts together again.
 """
 
 from __future__ import annotations
@@ -90,8 +95,14 @@ def decode(blob: bytes, entry: dict[str, Any]) -> np.ndarray:
 
 
 def read_array(root: str | Path, entry: dict[str, Any]) -> np.ndarray:
-    """Read and decode one array entry of the manifest; a damaged shard names its file."""
+    """Read and decode one array entry of the manifest; a damaged or missing shard names its
+    file."""
     path = Path(root) / entry["shard"]
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path}: export shard missing (a part of a split export? join the parts: "
+            "dtml.data.export.join_export)"
+        )
     try:
         with path.open("rb") as f:
             f.seek(entry["offset"])
@@ -138,6 +149,30 @@ def load_exported_case(root: str | Path, case_id: str, grid: float, with_label: 
     image = read_array(root, entry["image"]) if "image" in entry else None
     label = read_array(root, entry["label"]) if with_label else None
     return Case(case_id, image, label, tuple(float(s) for s in entry["spacing"]))
+
+
+def case_streams(manifest: dict[str, Any], case_id: str) -> list[dict[str, Any]]:
+    """The manifest entries of every array of ``case_id`` (all grids), in manifest order."""
+    grids = manifest["cases"][case_id]
+    return [e[kind] for e in grids.values() for kind in ("image", "label") if kind in e]
+
+
+def case_shards(manifest: dict[str, Any], case_id: str) -> set[str]:
+    """The shard files that hold any array of ``case_id`` (at every grid)."""
+    return {e["shard"] for e in case_streams(manifest, case_id)}
+
+
+def available_cases(root: str | Path) -> set[str]:
+    """Cases of the export whose every array is readable here (its shard files are present and
+    long enough): all of them for a whole export, some for one part of a split export."""
+    root = Path(root)
+    manifest = read_manifest(root)
+    present = {
+        name
+        for name, size in manifest["shards"].items()
+        if (root / name).is_file() and (root / name).stat().st_size >= size
+    }
+    return {c for c in manifest["cases"] if case_shards(manifest, c) <= present}
 
 
 def exported_file_digests(root: str | Path) -> dict[str, str]:

@@ -4,12 +4,19 @@ comparison of a supervised V-Net with DTML), plus an interactive case/slice view
 Plotting functions build a ``matplotlib.figure.Figure`` without pyplot, save it as PNG when
 ``save`` is a path, and return it. Volumes are (x, y, z) arrays; "axial" slices are along z and
 are drawn with x to the right and y up. 3D surfaces use ``skimage.measure.marching_cubes``.
+
+:func:`case_outputs` computes what the figures show for one scan, on the data's original grid
+as the evaluation scores it; :func:`pick_case` is the declared rule that chooses the scan.
+The committed real-data set (``figures/real/``: three PNGs and ``provenance.json``, written by
+``scripts/paper_figures.py``) is read back by :func:`read_committed_figures`.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -27,6 +34,13 @@ from dtml.viz.slices import mesh_or_none
 
 MASK_COLORS = {"ground truth": "limegreen"}
 METHOD_COLORS = ("#1f77b4", "#d62728", "#9467bd", "#ff7f0e")
+SUPERVISED, DTML = "V-Net (lower bound)", "DTML"  # Table 3's rows that Fig. 3 compares
+FIGURE_FILES = ("figure2.png", "figure3_2d.png", "figure3_3d.png")
+PROVENANCE_FILE = "provenance.json"
+CASE_RULE = (
+    "median: the scan of the lower-median DTML Dice (original grid, the run's own evaluation) "
+    "over the evaluated scans, sorted by Dice then case id"
+)
 
 
 def _check_volume(name: str, array: np.ndarray, shape: tuple[int, ...] | None = None) -> np.ndarray:
@@ -76,6 +90,64 @@ def inference_maps(
         finally:
             sdf_net.train(was_training)
     return out
+
+
+def case_outputs(
+    root: str | Path,
+    case_id: str,
+    runs: Mapping[str, tuple[TrainConfig, Any, Mapping[str, nn.Module]]],
+    device: str | torch.device = "cpu",
+) -> dict[str, Any]:
+    """What the figures show of one scan, on the data's ORIGINAL grid, as the evaluation sees it.
+
+    ``runs`` maps a name to ``load_trained(run)`` (config, method, networks). Each run predicts on
+    its own grid and normalisation; every map is upsampled (trilinear) to the original grid and
+    the run's mask is its default-mode map thresholded at 0.5, largest component kept: what
+    ``evaluate_run`` scores. Returns ``image`` (the original image; an export without one: the
+    run grid's, upsampled), ``label``, ``spacing`` (mm), ``image_source`` and per run name a dict
+    of ``mask`` and the maps of :func:`inference_maps` (``seg_prob``, ``sdf``, ``sdf_prob``).
+    """
+    from dtml.data.cache import load_case
+    from dtml.data.intensity import normalize_image
+    from dtml.evaluate import upsample
+    from dtml.infer import postprocess
+
+    if not runs:
+        raise ValueError("dtml.viz.figures: `runs` is empty")
+    full = load_case(root, case_id, 1.0, with_label=True)
+    shape = tuple(full.label.shape)
+    out: dict[str, Any] = {"label": full.label.astype(np.uint8), "spacing": tuple(full.spacing)}
+    image, source = full.image, "original grid"
+    for name, (cfg, method, nets) in runs.items():
+        coarse = load_case(root, case_id, cfg.grid, with_label=False)
+        net_input = normalize_image(coarse.image, cfg.normalization)
+        maps = inference_maps(cfg, method.inference_nets(nets), net_input, device)
+        maps = {k: upsample(v, shape) for k, v in maps.items()}
+        chosen = "sdf_prob" if method.default_mode() == "sdf" else "seg_prob"
+        out[name] = {"mask": postprocess(maps[chosen]), **maps}
+        if image is None:  # an export keeps no full-grid image: show the run grid's, upsampled
+            image, source = upsample(coarse.image, shape), f"grid {cfg.grid:g}, upsampled"
+    out["image"], out["image_source"] = image, source
+    return out
+
+
+def pick_case(cases: Sequence[Mapping[str, Any]], case: str | None = None) -> tuple[str, str]:
+    """(case id, rule) for the figures: ``case`` when given, else :data:`CASE_RULE`.
+
+    ``cases`` are the DTML run's per-case rows (``case`` and ``dice``, as in its ``cases.csv``).
+    The lower median of ``n`` scans is rank ``(n - 1) // 2`` (0-based) in ascending Dice, ties
+    broken by case id, so the same evaluation always gives the same scan.
+    """
+    if not cases:
+        raise ValueError("dtml.viz.figures: no evaluated cases to pick from")
+    ids = [str(c["case"]) for c in cases]
+    if case is not None:
+        if case not in ids:
+            raise ValueError(f"case '{case}' is not among the {len(ids)} evaluated scans")
+        return case, f"fixed: case '{case}' given on the command line"
+    ranked = sorted(cases, key=lambda c: (float(c["dice"]), str(c["case"])))
+    rank = (len(ranked) - 1) // 2
+    return str(ranked[rank]["case"]), f"{CASE_RULE} (rank {rank + 1} of {len(ranked)})"
 
 
 def pick_slices(label: np.ndarray, n: int, axis: int = 2) -> list[int]:
@@ -285,6 +357,22 @@ def _lambert(
     return rgba
 
 
+def volume_box(masks: Sequence[np.ndarray], margin: int = 4) -> tuple[slice, slice, slice]:
+    """3D box around the union of ``masks`` plus ``margin`` voxels; the whole volume if empty."""
+    if not masks:
+        raise ValueError("dtml.viz.figures: `masks` is empty")
+    union = np.zeros(np.shape(masks[0]), dtype=bool)
+    for m in masks:
+        union |= np.asarray(m, dtype=bool)
+    if not union.any():
+        return (slice(None),) * 3  # type: ignore[return-value]
+    box = []
+    for axis, size in enumerate(union.shape):
+        idx = np.flatnonzero(np.any(union, axis=tuple(a for a in range(3) if a != axis)))
+        box.append(slice(max(int(idx[0]) - margin, 0), min(int(idx[-1]) + 1 + margin, size)))
+    return box[0], box[1], box[2]
+
+
 def plot_surfaces(
     masks: Mapping[str, np.ndarray],
     spacing: Sequence[float] = (1.0, 1.0, 1.0),
@@ -292,15 +380,20 @@ def plot_surfaces(
     smooth: float = 0.7,
     title: str | None = None,
     save: str | Path | None = None,
+    crop_margin: int | None = None,
 ) -> Figure:
     """Fig. 3 (3D): one shaded surface per mask (marching cubes, matplotlib Poly3DCollection).
 
     All panels share one bounding box and view, so their shapes compare directly; an empty mask
     gives a panel that says so. ``step`` > 1 coarsens the mesh (faster for large volumes);
-    ``smooth`` is the display blur of :func:`surface_mesh`.
+    ``smooth`` is the display blur of :func:`surface_mesh`. ``crop_margin``: zoom every panel onto
+    the union of the masks plus that many voxels (axes in mm from the box's corner).
     """
     if not masks:
         raise ValueError("dtml.viz.figures: `masks` is empty")
+    if crop_margin is not None:
+        box = volume_box([_check_volume(n, m) for n, m in masks.items()], crop_margin)
+        masks = {name: np.asarray(m)[box] for name, m in masks.items()}
     meshes = {name: surface_mesh(m, spacing, step, smooth) for name, m in masks.items()}
     colors = {**_method_colors(list(masks)), **MASK_COLORS}
     shape = np.asarray(np.shape(next(iter(masks.values()))), dtype=np.float64)
@@ -434,3 +527,58 @@ def case_viewer(
     viewer = widgets.VBox([widgets.HBox([case_box, z_box]), out])
     viewer.loaded = loaded  # exposed for inspection (which cases were computed)
     return viewer
+
+
+# --- the committed real-data figures (figures/real/, written by scripts/paper_figures.py) --------
+
+
+def read_committed_figures(folder: str | Path) -> dict[str, Any] | None:
+    """The provenance of the committed figure set in ``folder``; ``None`` when it has none yet.
+
+    A set is ``provenance.json`` plus :data:`FIGURE_FILES`; a provenance without every PNG, or
+    one that is not JSON, is an error naming the file.
+    """
+    folder = Path(folder)
+    path = folder / PROVENANCE_FILE
+    if not path.is_file():
+        return None
+    try:
+        provenance = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not valid JSON ({error.msg}, line {error.lineno})") from None
+    missing = [name for name in FIGURE_FILES if not (folder / name).is_file()]
+    if missing:
+        raise ValueError(f"{path}: the figures {missing} it describes are missing in {folder}")
+    return provenance
+
+
+def pending_runs(results_dir: str | Path, seed: int = 1) -> list[str]:
+    """The rows of Fig. 3 (:data:`SUPERVISED`, :data:`DTML`) with no committed, evaluated run of
+    ``seed`` under ``results_dir/runs`` (read without data or checkpoints)."""
+    from dtml.experiments import TABLES
+    from dtml.report.records import committed_records
+    from dtml.report.rows import row_records
+
+    records = committed_records(results_dir)
+    rows = [r for r in TABLES[3] if r.label in (SUPERVISED, DTML)]
+    return [row.label for row in rows if seed not in {r.seed for r in row_records(row, records)}]
+
+
+def provenance_markdown(provenance: Mapping[str, Any]) -> str:
+    """A short paragraph naming where a committed figure set comes from (runs, case, data)."""
+    runs = provenance.get("runs", {})
+    names = "; ".join(
+        f"{label}: `{run.get('name')}` (trained at `{run.get('train_commit')}` on "
+        f"{run.get('train_hardware')}, mean Dice {100 * float(run.get('mean_dice', 0)):.2f} % "
+        f"over {run.get('n_cases')} scans)"
+        for label, run in runs.items()
+    )
+    case = provenance.get("case", {})
+    dice = ", ".join(f"{k} {100 * float(v):.2f} %" for k, v in case.get("dice", {}).items())
+    return (
+        f"**'{provenance.get('profile')}' profile, {provenance.get('split')} split, seed "
+        f"{provenance.get('seed')}, data `{provenance.get('data_id')}`.** Runs: {names}. "
+        f"Case `{case.get('id')}` ({case.get('rule')}); its Dice: {dice} (original grid). "
+        f"Drawn at commit `{provenance.get('rendered', {}).get('commit')}` by "
+        "`scripts/paper_figures.py`."
+    )

@@ -1,0 +1,417 @@
+"""The input-normalisation study (issue 12): does DTML's gain survive re-z-scored inputs?
+
+The LA release z-scores each volume before cropping it, so the stored crops differ in intensity
+scale; the test scans whose stored std lies below that of every labeled scan ("low-scale" scans)
+are where a supervised V-Net collapses. The study trains the lower bound, DTML, the upper bound and
+mean teacher twice on the paper's split: with the release's stored intensities (``normalization:
+stored``, the benchmark) and with every volume re-z-scored over its crop (``volume``), 3 seeds each
+(``plans/benchmark.yaml``). This module turns the committed runs of those rows, any number of seeds
+(none included), into:
+
+* one row per (table row, normalization): seeds done, Dice % over seeds, and the Dice % on the
+  low-scale test scans vs the other test scans (per-scan Dice averaged over seeds);
+* the semi-supervised gain (DTML - lower bound) under each normalization, with the paired t-test
+  over the test scans of :func:`dtml.report.stats.paired_test`;
+
+every entry saying which runs it still waits for. The low-scale scans come from the per-scan
+intensity table (``results/intensity_scale.csv``, ``scripts/intensity_scale.py``): never a list of
+ids written by hand.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dtml.config import NORMALIZATIONS
+from dtml.experiments import shown_rows
+from dtml.report.records import RunRecord
+from dtml.report.render import short_hardware
+from dtml.report.rows import row_records
+from dtml.report.settings import check_same_setting, describe_setting
+from dtml.report.stats import aggregate, paired_test, per_case
+
+STUDY_ROWS = ("V-Net (lower bound)", "DTML", "V-Net (upper bound)", "Mean teacher")
+GAIN = ("DTML", "V-Net (lower bound)")  # the semi-supervised gain: A - B
+PLANNED_SEEDS = (1, 2, 3)  # the benchmark's protocol (plans/benchmark.yaml)
+SCALE_FILE = "intensity_scale.csv"  # next to the results folders: results/intensity_scale.csv
+ALPHA = 0.05
+SHORT = {  # row names that fit a projected table
+    "V-Net (lower bound)": "V-Net lower bound",
+    "DTML": "DTML",
+    "V-Net (upper bound)": "V-Net upper bound",
+    "Mean teacher": "Mean teacher",
+}
+
+
+@dataclass(frozen=True)
+class ScaleGroups:
+    """The test scans split by stored intensity scale.
+
+    ``floor``/``ceiling``: the lowest/highest stored std among the labeled scans; ``std``: the
+    stored std of every test scan; ``low``: the test scans below ``floor`` (lowest first);
+    ``other``: the remaining test scans (sorted by id).
+    """
+
+    floor: float
+    ceiling: float
+    std: dict[str, float]
+    low: tuple[str, ...]
+    other: tuple[str, ...]
+
+
+@dataclass
+class NormalizationStudy:
+    """The study's table (``rows``), its gain tests (``tests``), the scan groups, the per-scan Dice
+    (normalization -> row -> case -> Dice %, mean over seeds) and the provenance."""
+
+    rows: list[dict[str, Any]]
+    tests: list[dict[str, Any]]
+    groups: ScaleGroups
+    case_dice: dict[str, dict[str, dict[str, float]]]
+    provenance: dict[str, Any]
+
+
+# --- the scan groups ----------------------------------------------------------------------------
+
+
+def read_scale(path: str | Path) -> list[dict[str, Any]]:
+    """Rows of a per-scan intensity table (``case``, ``part``, ``std``, ...), ``std`` as float."""
+    with Path(path).open(newline="") as f:
+        rows = [{**r, "std": float(r["std"])} for r in csv.DictReader(f)]
+    if not rows:
+        raise ValueError(f"{path}: no scans")
+    return rows
+
+
+def scale_groups(scale_rows: Iterable[Mapping[str, Any]]) -> ScaleGroups:
+    """Low-scale test scans: stored std below the lowest std of the labeled scans."""
+    rows = list(scale_rows)
+    labeled = [float(r["std"]) for r in rows if r["part"] == "labeled"]
+    std = {str(r["case"]): float(r["std"]) for r in rows if r["part"] == "test"}
+    if not labeled or not std:
+        raise ValueError("scale_groups: needs labeled and test scans")
+    floor = min(labeled)
+    low = tuple(sorted((c for c, s in std.items() if s < floor), key=lambda c: (std[c], c)))
+    other = tuple(sorted(c for c in std if c not in low))
+    return ScaleGroups(floor, max(labeled), std, low, other)
+
+
+# --- which runs belong to the study -------------------------------------------------------------
+
+
+def normalization_of(record: RunRecord) -> str:
+    """A run's input normalisation; runs from before the field existed fed the stored release."""
+    return str(record.config.get("normalization", "stored"))
+
+
+def study_runs(records: Iterable[RunRecord], normalization: str) -> dict[str, list[RunRecord]]:
+    """Evaluated test-split runs of each study row with ``normalization``, sorted by seed.
+
+    DTML takes only ``md_loss: mask`` runs (Table 1's L_dis variants are other rows). Raises
+    ValueError when a row has two runs of one seed or the runs of one normalization mix settings.
+    """
+    if normalization not in NORMALIZATIONS:
+        raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got '{normalization}'")
+    rows = {row.label: row for row in shown_rows(3)}
+    picked = [
+        r
+        for r in records
+        if r.evaluated
+        and r.eval.get("split") == "test"
+        and r.config.get("split") == "paper"
+        and normalization_of(r) == normalization
+    ]
+    found = {label: row_records(rows[label], picked) for label in STUDY_ROWS}
+    found["DTML"] = [r for r in found["DTML"] if r.config.get("md_loss", "mask") == "mask"]
+    check_same_setting([r for runs in found.values() for r in runs])
+    return found
+
+
+# --- the table ----------------------------------------------------------------------------------
+
+
+def missing_seeds(runs: Sequence[RunRecord], seeds: Sequence[int] = PLANNED_SEEDS) -> list[int]:
+    """The planned seeds without an evaluated run."""
+    done = {r.seed for r in runs}
+    return [s for s in seeds if s not in done]
+
+
+def waiting_text(label: str, runs: Sequence[RunRecord], seeds: Sequence[int]) -> str:
+    """``"DTML seeds 2, 3"`` for the planned seeds a row still lacks; ``""`` when none."""
+    missing = seeds_text(missing_seeds(runs, seeds))
+    return f"{label} {missing}" if missing else ""
+
+
+def seeds_text(seeds: Sequence[int]) -> str:
+    """``"seeds 2, 3"``, ``"seed 1"`` or ``""``."""
+    if not seeds:
+        return ""
+    return f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
+
+
+def _group_mean(dice: Mapping[str, float], cases: Sequence[str]) -> float | None:
+    values = [dice[c] for c in cases if c in dice]
+    return float(np.mean(values)) if values else None
+
+
+def study_row(
+    label: str,
+    normalization: str,
+    runs: Sequence[RunRecord],
+    groups: ScaleGroups,
+    seeds: Sequence[int] = PLANNED_SEEDS,
+) -> dict[str, Any]:
+    """One row of the study table (Dice in %): seeds, mean ± std over seeds, the mean over the
+    low-scale and the other test scans of the per-scan Dice averaged over seeds, what it waits for.
+    ``status``: "ok" (every planned seed), "partial" (some) or "waiting" (none)."""
+    missing = missing_seeds(runs, seeds)
+    status = "waiting" if not runs else ("partial" if missing else "ok")
+    out: dict[str, Any] = {
+        "label": label,
+        "normalization": normalization,
+        "status": status,
+        "n_seeds": len(runs),
+        "seeds_planned": len(seeds),
+        "seeds": ";".join(str(r.seed) for r in runs),
+        "n_missing": len(missing),
+        "missing_seeds": ";".join(map(str, missing)),
+        "waiting_for": waiting_text(label, runs, seeds),
+    }
+    stats = aggregate(runs, "dice", 100.0) if runs else {}
+    for key in ("seeds_mean", "seeds_std", "cases_mean", "cases_std"):
+        out[f"dice_{key}"] = stats.get(key)
+    dice = {c: 100.0 * v for c, v in per_case(runs).items()} if runs else {}
+    out["n_low_scale"], out["n_other"] = len(groups.low), len(groups.other)
+    out["dice_low_scale"] = _group_mean(dice, groups.low)
+    out["dice_other"] = _group_mean(dice, groups.other)
+    out["runs"] = ";".join(r.name for r in runs)
+    return out
+
+
+def gain_test(
+    normalization: str,
+    runs: Mapping[str, Sequence[RunRecord]],
+    groups: ScaleGroups,
+    seeds: Sequence[int] = PLANNED_SEEDS,
+    pair: tuple[str, str] = GAIN,
+) -> dict[str, Any]:
+    """The gain A - B (Dice points) under ``normalization``: the paired t-test over the test scans
+    (per-scan Dice averaged over each side's seeds, :func:`~dtml.report.stats.paired_test`), and the
+    mean per-scan difference on the low-scale and on the other scans. ``status``: "ok", "partial"
+    (tested, fewer seeds than planned) or "waiting" (a side has no run: no test)."""
+    a, b = pair
+    waiting = [w for w in (waiting_text(x, runs[x], seeds) for x in pair) if w]
+    out: dict[str, Any] = {
+        "normalization": normalization,
+        "a": a,
+        "b": b,
+        "status": "waiting" if not runs[a] or not runs[b] else ("partial" if waiting else "ok"),
+        "waiting_for": " and ".join(waiting),
+    }
+    keys = ("mean_diff", "t", "p", "n", "seeds_a", "seeds_b", "significant")
+    out.update(dict.fromkeys(keys))
+    out.update(dict.fromkeys(("gain_low_scale", "gain_other")))
+    if out["status"] == "waiting":
+        return out
+    test = paired_test(runs[a], runs[b])
+    out.update({k: test[k] for k in keys if k in test})
+    out["significant"] = bool(test["p"] < ALPHA)
+    da, db = per_case(runs[a]), per_case(runs[b])
+    diff = {c: 100.0 * (da[c] - db[c]) for c in da}
+    out["gain_low_scale"] = _group_mean(diff, groups.low)
+    out["gain_other"] = _group_mean(diff, groups.other)
+    return out
+
+
+def _provenance(
+    runs: Mapping[str, Mapping[str, Sequence[RunRecord]]], groups: ScaleGroups
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "scale": {
+            "source": f"results/{SCALE_FILE}",
+            "labeled_std_min": groups.floor,
+            "labeled_std_max": groups.ceiling,
+            "low_scale_cases": {c: groups.std[c] for c in groups.low},
+        }
+    }
+    for norm, by_row in runs.items():
+        found = [r for rs in by_row.values() for r in rs]
+        out[norm] = {
+            "setting": describe_setting(found) if found else "no evaluated runs",
+            "runs": sorted(r.name for r in found),
+            "commits": sorted({str(r.train.get("commit")) for r in found}),
+            "hardware": sorted({str(r.train.get("hardware")) for r in found}),
+        }
+    return out
+
+
+def normalization_study(
+    records: Iterable[RunRecord],
+    scale_rows: Iterable[Mapping[str, Any]],
+    seeds: Sequence[int] = PLANNED_SEEDS,
+) -> NormalizationStudy:
+    """The study from run records (any number, none included) and the per-scan intensity table."""
+    records = list(records)
+    groups = scale_groups(scale_rows)
+    runs = {norm: study_runs(records, norm) for norm in NORMALIZATIONS}
+    rows = [
+        study_row(label, norm, runs[norm][label], groups, seeds)
+        for label in STUDY_ROWS
+        for norm in NORMALIZATIONS
+    ]
+    tests = [gain_test(norm, runs[norm], groups, seeds) for norm in NORMALIZATIONS]
+    case_dice = {
+        norm: {
+            label: {c: 100.0 * v for c, v in per_case(found).items()}
+            for label, found in runs[norm].items()
+            if found
+        }
+        for norm in NORMALIZATIONS
+    }
+    return NormalizationStudy(rows, tests, groups, case_dice, _provenance(runs, groups))
+
+
+# --- text ---------------------------------------------------------------------------------------
+
+
+def _pm(mean: float | None, std: float | None) -> str:
+    if mean is None:
+        return "–"
+    return f"{mean:.2f}" if std is None else f"{mean:.2f} ± {std:.2f}"
+
+
+def _num(value: float | None, sign: bool = False) -> str:
+    if value is None:
+        return "–"
+    return f"{value:+.2f}" if sign else f"{value:.2f}"
+
+
+def _missing(row: Mapping[str, Any]) -> str:
+    return seeds_text([int(s) for s in row["missing_seeds"].split(";") if s])
+
+
+def study_table(study: NormalizationStudy) -> str:
+    """The study as a 7-column markdown table (projectable): row, inputs, seeds, Dice % over
+    seeds, Dice % on the low-scale and on the other test scans, what the row waits for."""
+    g = study.groups
+    lines = [
+        f"| row | inputs | seeds | Dice % (over seeds) | Dice % on the {len(g.low)} low-scale "
+        f"scans | Dice % on the other {len(g.other)} | waiting for |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in study.rows:
+        lines.append(
+            f"| {SHORT.get(r['label'], r['label'])} | {r['normalization']} | "
+            f"{r['n_seeds']} of {r['seeds_planned']} | "
+            f"{_pm(r['dice_seeds_mean'], r['dice_seeds_std'])} | {_num(r['dice_low_scale'])} | "
+            f"{_num(r['dice_other'])} | {_missing(r) or '–'} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def gain_sentence(test: Mapping[str, Any], groups: ScaleGroups) -> str:
+    """One honest sentence on the gain under one normalization (or what it waits for)."""
+    head = f"Gain {test['a']} − {test['b']} with `{test['normalization']}` inputs"
+    if test["status"] == "waiting":
+        return f"{head}: waiting for {test['waiting_for']}; no test yet."
+    verdict = "significant" if test["significant"] else "not significant"
+    text = (
+        f"{head}: {test['mean_diff']:+.2f} Dice points over the {test['n']} test scans "
+        f"({_num(test['gain_low_scale'], sign=True)} on the {len(groups.low)} low-scale scans, "
+        f"{_num(test['gain_other'], sign=True)} on the other {len(groups.other)}); paired t-test "
+        f"(per-scan Dice averaged over {test['seeds_a']} and {test['seeds_b']} seed(s)): "
+        f"t = {test['t']:.2f}, p = {test['p']:.3f}, {verdict} at p < {ALPHA:g}."
+    )
+    if test["status"] == "partial":
+        text += f" Preliminary: waiting for {test['waiting_for']}."
+    return text
+
+
+def low_scale_sentence(groups: ScaleGroups) -> str:
+    """Which test scans are low-scale, and why."""
+    scans = ", ".join(f"{c[:8]}… {groups.std[c]:.2f}" for c in groups.low)
+    return (
+        f"Low-scale scans: the {len(groups.low)} test scans whose stored intensity std lies below "
+        f"{groups.floor:.2f}, the lowest of the 16 labeled scans (labeled range "
+        f"{groups.floor:.2f}-{groups.ceiling:.2f}, `results/{SCALE_FILE}`): {scans}."
+    )
+
+
+def runs_done(study: NormalizationStudy) -> tuple[int, int]:
+    """(planned runs done, planned runs) over the study's rows."""
+    planned = sum(r["seeds_planned"] for r in study.rows)
+    return planned - sum(r["n_missing"] for r in study.rows), planned
+
+
+def study_markdown(study: NormalizationStudy, title: str | None = None) -> str:
+    """Table, the low-scale scans, one sentence per gain test and where the runs were trained."""
+    done, planned = runs_done(study)
+    lines = [f"### {title}", ""] if title else []
+    lines += [study_table(study)]
+    lines.append(f"{done} of {planned} planned runs done. Dice %: mean ± std over seeds.")
+    lines += ["", f"- {low_scale_sentence(study.groups)}"]
+    lines += [f"- {gain_sentence(t, study.groups)}" for t in study.tests]
+    for norm in NORMALIZATIONS:
+        prov = study.provenance[norm]
+        if prov["runs"]:
+            hardware = "; ".join(short_hardware(h) for h in prov["hardware"])
+            lines.append(f"- `{norm}` runs: {prov['setting']}; hardware: {hardware}.")
+    return "\n".join(lines) + "\n"
+
+
+# --- files --------------------------------------------------------------------------------------
+
+
+def study_dict(study: NormalizationStudy) -> dict[str, Any]:
+    """Everything the study holds, JSON-ready (the per-scan Dice included)."""
+    return {
+        "rows": study.rows,
+        "tests": study.tests,
+        "groups": {
+            "labeled_std_min": study.groups.floor,
+            "labeled_std_max": study.groups.ceiling,
+            "test_std": study.groups.std,
+            "low_scale": list(study.groups.low),
+            "other": list(study.groups.other),
+        },
+        "case_dice": study.case_dice,
+        "provenance": study.provenance,
+    }
+
+
+def save_study(
+    study: NormalizationStudy, folder: str | Path, name: str = "normalization"
+) -> list[Path]:
+    """``<folder>/<name>.csv`` (the table rows, every column), ``.md`` and ``.json``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    csv_path = folder / f"{name}.csv"
+    keys = list(study.rows[0])
+    with csv_path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, keys)
+        writer.writeheader()
+        writer.writerows([{k: ("" if r[k] is None else r[k]) for k in keys} for r in study.rows])
+    md = folder / f"{name}.md"
+    md.write_text(study_markdown(study, "Input normalisation study (test split)"))
+    js = folder / f"{name}.json"
+    js.write_text(json.dumps(study_dict(study), indent=2) + "\n")
+    return [csv_path, md, js]
+
+
+def has_study_runs(records: Iterable[RunRecord]) -> bool:
+    """Whether ``records`` hold a real-data run of the paper's split scored on the test scans:
+    the results folder the study belongs to (not the dev-split study, not the phantom)."""
+    return any(
+        r.evaluated
+        and r.real_data is not False
+        and r.config.get("split") == "paper"
+        and r.eval.get("split") == "test"
+        for r in records
+    )

@@ -1,0 +1,274 @@
+"""Tests for dtml.report.normalization (the input-normalisation study) and its figure.
+
+Tiny synthetic test-split runs are written as ``dtml.train`` + ``dtml.evaluate`` leave them
+(config.yaml, train_summary.json, eval-test-<mode>/summary.json and cases.csv) and read back with
+the reader the committed results use, with per-scan Dice chosen so every number has a hand answer.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from dtml.config import load_profile
+from dtml.methods import get_method
+from dtml.publish import publish
+from dtml.report import committed_records, find_runs
+from dtml.report.normalization import (
+    STUDY_ROWS,
+    normalization_study,
+    read_scale,
+    runs_done,
+    save_study,
+    scale_groups,
+    study_dict,
+    study_markdown,
+    study_runs,
+    study_table,
+)
+from dtml.viz.normalization import plot_normalization_study
+
+# stored std: two labeled scans (0.8, 1.2), five test scans of which two lie below 0.8
+SCALE = [
+    ("lab1", "labeled", 0.8),
+    ("lab2", "labeled", 1.2),
+    ("unl1", "unlabeled", 0.3),
+    ("hi2", "test", 1.0),
+    ("lo2", "test", 0.6),
+    ("hi1", "test", 0.8),  # equal to the lowest labeled std: not below it
+    ("lo1", "test", 0.5),
+    ("hi3", "test", 1.1),
+]
+CASES = ("lo1", "lo2", "hi1", "hi2", "hi3")
+LOWER_S1 = [0.2, 0.4, 0.8, 0.85, 0.9]  # in the order of CASES
+LOWER_S2 = [0.4, 0.6, 0.8, 0.85, 0.8]
+DTML_S1 = [0.7, 0.8, 0.82, 0.86, 0.88]
+
+
+def scale_rows() -> list[dict]:
+    return [{"case": c, "part": p, "std": s} for c, p, s in SCALE]
+
+
+def write_scale(path: Path) -> Path:
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["case", "part", "mean", "std", "contrast"])
+        w.writerows([c, p, 0.0, s, 1.0] for c, p, s in SCALE)
+    return path
+
+
+def write_run(
+    root: Path,
+    method: str,
+    seed: int,
+    dice: list[float],
+    normalization: str = "stored",
+    upper: bool = False,
+    eval_split: str = "test",
+    **overrides,
+) -> Path:
+    """A finished, evaluated run of the paper split (``upper``: every training scan labeled)."""
+    fields = {"split": "paper", "precision": "fp32", "labeled_count": 80 if upper else 16}
+    fields.update(method=method, seed=seed, normalization=normalization, **overrides)
+    cfg = load_profile("cpu", **fields)
+    if not get_method(method).uses_unlabeled:
+        cfg = cfg.replace(unlabeled_bs=0)
+    run = root / f"{method}-{cfg.key()}"
+    run.mkdir(parents=True)
+    config = cfg.to_dict()
+    config["data"] = None
+    (run / "config.yaml").write_text(json.dumps(config))  # JSON is YAML
+    train = {
+        "method": method,
+        "seed": seed,
+        "wall_seconds": 60.0,
+        "hardware": "test cpu (1 threads)",
+        "commit": "abc1234",
+        "real_data": True,
+        "labeled": cfg.labeled_count,
+        "unlabeled": 0 if upper else 64,
+        "val": 0,
+        "test": 20,
+    }
+    (run / "train_summary.json").write_text(json.dumps(train))
+    folder = run / f"eval-{eval_split}-{get_method(method).default_mode()}"
+    folder.mkdir()
+    with (folder / "cases.csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["case", "dice", "jaccard", "asd", "hd95", "asd_mm", "hd95_mm"])
+        w.writerows(
+            [c, d, d / (2 - d), 1.0, 3.0, 0.625, 1.875] for c, d in zip(CASES, dice, strict=True)
+        )
+    summary = {
+        "split": eval_split,
+        "mode": get_method(method).default_mode(),
+        "real_data": True,
+        "original_spacing_mm": [0.625] * 3,
+        "run_grid_spacing_mm": [1.25] * 3,
+        "commit": "abc1234",
+    }
+    (folder / "summary.json").write_text(json.dumps(summary))
+    return run
+
+
+@pytest.fixture()
+def partial_runs(tmp_path) -> Path:
+    """Lower bound stored seeds 1-2, DTML stored seed 1, nothing with volume inputs."""
+    root = tmp_path / "runs"
+    write_run(root, "supervised", 1, LOWER_S1)
+    write_run(root, "supervised", 2, LOWER_S2)
+    write_run(root, "dtml", 1, DTML_S1)
+    return root
+
+
+def _row(study, label, norm):
+    return next(r for r in study.rows if r["label"] == label and r["normalization"] == norm)
+
+
+def test_low_scale_scans_lie_below_every_labeled_scan():
+    g = scale_groups(scale_rows())
+    assert (g.floor, g.ceiling) == (0.8, 1.2)
+    assert g.low == ("lo1", "lo2")  # lowest first; hi1 (= the floor) and unlabeled unl1 are not
+    assert g.other == ("hi1", "hi2", "hi3") and set(g.std) == set(CASES)
+
+
+def test_without_runs_every_entry_waits_for_its_three_seeds():
+    study = normalization_study([], scale_rows())
+    assert len(study.rows) == 2 * len(STUDY_ROWS)
+    for row in study.rows:
+        assert row["status"] == "waiting" and row["n_seeds"] == 0
+        assert row["waiting_for"] == f"{row['label']} seeds 1, 2, 3"
+        assert row["dice_seeds_mean"] is None and row["dice_low_scale"] is None
+    for test in study.tests:
+        assert test["status"] == "waiting" and test["p"] is None
+        assert test["waiting_for"] == "DTML seeds 1, 2, 3 and V-Net (lower bound) seeds 1, 2, 3"
+    assert runs_done(study) == (0, 24)
+    text = study_markdown(study)
+    assert text.count("waiting for DTML seeds 1, 2, 3") == 2 and "no test yet" in text
+
+
+def test_row_numbers_and_gain_match_a_hand_computation(partial_runs):
+    study = normalization_study(committed_records(partial_runs.parent), scale_rows())
+    lower = _row(study, "V-Net (lower bound)", "stored")
+    assert lower["status"] == "partial" and lower["n_seeds"] == 2
+    assert lower["waiting_for"] == "V-Net (lower bound) seed 3"
+    assert lower["dice_seeds_mean"] == pytest.approx(66.0)  # seed means 63 and 69
+    assert lower["dice_seeds_std"] == pytest.approx(np.sqrt(18.0))
+    assert lower["dice_low_scale"] == pytest.approx(40.0)  # lo1 30, lo2 50
+    assert lower["dice_other"] == pytest.approx((80 + 85 + 85) / 3)
+    assert _row(study, "DTML", "stored")["dice_seeds_std"] is None  # one seed: undefined
+
+    gain = next(t for t in study.tests if t["normalization"] == "stored")
+    diff = np.array([40.0, 30.0, 2.0, 1.0, 3.0])  # DTML - lower bound (seed mean), per scan
+    t = diff.mean() / (diff.std(ddof=1) / np.sqrt(diff.size))
+    assert gain["status"] == "partial" and gain["n"] == 5
+    assert (gain["seeds_a"], gain["seeds_b"]) == (1, 2)
+    assert gain["mean_diff"] == pytest.approx(15.2)
+    assert gain["t"] == pytest.approx(t)
+    assert gain["p"] == pytest.approx(2 * stats.t.sf(t, diff.size - 1))
+    assert gain["significant"] is (gain["p"] < 0.05)
+    assert gain["gain_low_scale"] == pytest.approx(35.0)
+    assert gain["gain_other"] == pytest.approx(2.0)
+    assert gain["waiting_for"] == "DTML seeds 2, 3 and V-Net (lower bound) seed 3"
+    assert runs_done(study) == (3, 24)
+    text = study_markdown(study)
+    assert "+15.20 Dice points" in text and "+35.00 on the 2 low-scale scans" in text
+    assert "Preliminary: waiting for DTML seeds 2, 3" in text
+
+
+def test_each_normalization_keeps_its_own_runs(partial_runs):
+    write_run(partial_runs, "supervised", 1, [0.9] * 5, normalization="volume")
+    write_run(partial_runs, "supervised", 1, [0.88] * 5, normalization="volume", upper=True)
+    write_run(partial_runs, "dtml", 2, [0.1] * 5, md_loss="dis")  # Table 1's L_dis row
+    write_run(partial_runs, "mean_teacher", 1, [0.5] * 5, eval_split="dev")  # not scored on test
+    records = committed_records(partial_runs.parent)
+    stored, volume = study_runs(records, "stored"), study_runs(records, "volume")
+    assert [r.seed for r in stored["V-Net (lower bound)"]] == [1, 2]
+    assert [r.seed for r in stored["DTML"]] == [1]
+    assert stored["Mean teacher"] == [] and stored["V-Net (upper bound)"] == []
+    assert [r.seed for r in volume["V-Net (lower bound)"]] == [1]
+    assert [r.seed for r in volume["V-Net (upper bound)"]] == [1]
+    study = normalization_study(records, scale_rows())
+    assert _row(study, "V-Net (upper bound)", "volume")["dice_seeds_mean"] == pytest.approx(88.0)
+    volume_gain = next(t for t in study.tests if t["normalization"] == "volume")
+    assert volume_gain["status"] == "waiting" and volume_gain["waiting_for"].startswith("DTML")
+
+
+def test_two_runs_of_one_seed_are_refused(partial_runs):
+    write_run(partial_runs, "supervised", 1, LOWER_S2, lr=0.02)  # another config, same row + seed
+    with pytest.raises(ValueError, match="share a seed"):
+        normalization_study(committed_records(partial_runs.parent), scale_rows())
+
+
+def test_saved_files_round_trip_without_paths(partial_runs, tmp_path):
+    study = normalization_study(committed_records(partial_runs.parent), scale_rows())
+    paths = save_study(study, tmp_path / "a")
+    assert [p.name for p in paths] == [
+        "normalization.csv",
+        "normalization.md",
+        "normalization.json",
+    ]
+    assert json.loads(paths[2].read_text()) == json.loads(json.dumps(study_dict(study)))
+    with paths[0].open() as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["label"], r["normalization"]) for r in rows] == [
+        (r["label"], r["normalization"]) for r in study.rows
+    ]
+    assert float(rows[0]["dice_seeds_mean"]) == pytest.approx(study.rows[0]["dice_seeds_mean"])
+    assert study_table(study) in paths[1].read_text()
+    again = save_study(study, tmp_path / "b")
+    assert [p.read_bytes() for p in paths] == [p.read_bytes() for p in again]
+    assert all(str(tmp_path) not in p.read_text() for p in paths)
+
+
+def test_publish_writes_the_study_from_the_committed_copies(partial_runs, tmp_path):
+    out = tmp_path / "results" / "cpu_paper"
+    out.parent.mkdir()
+    write_scale(out.parent / "intensity_scale.csv")
+    written = publish(partial_runs, "cpu", out)
+    assert out / "normalization.json" in written
+    assert len(find_runs(out / "runs")) == 3
+    study = normalization_study(
+        committed_records(out), read_scale(out.parent / "intensity_scale.csv")
+    )
+    assert json.loads((out / "normalization.json").read_text()) == json.loads(
+        json.dumps(study_dict(study))
+    )
+    assert "Input normalisation study" in (out / "README.md").read_text()
+
+
+def test_publish_skips_the_study_off_the_test_split(tmp_path):
+    runs = tmp_path / "runs"
+    write_run(runs, "supervised", 1, LOWER_S1, eval_split="dev", split="dev")
+    out = tmp_path / "results" / "cpu_dev"
+    out.parent.mkdir()
+    write_scale(out.parent / "intensity_scale.csv")
+    publish(runs, "cpu", out)
+    assert not (out / "normalization.json").exists()
+
+
+def test_figure_draws_what_exists_and_names_what_is_missing(partial_runs):
+    study = normalization_study(committed_records(partial_runs.parent), scale_rows())
+    fig = plot_normalization_study(study)
+    stored, volume = fig.axes
+    points = sorted(map(tuple, np.asarray(stored.collections[0].get_offsets())))
+    assert points == sorted(
+        (dict(SCALE_BY_CASE)[c], 100 * (a + b) / 2)
+        for c, a, b in zip(CASES, LOWER_S1, LOWER_S2, strict=True)
+    )
+    assert len(stored.collections) == 2 and not volume.collections  # lower bound, DTML | none
+    assert "waiting for: V-Net lower bound seed 3" in stored.get_title()
+    assert "DTML seeds 2, 3" in stored.get_title()
+    assert "V-Net lower bound seeds 1, 2, 3" in volume.get_title()
+    assert any(t.get_text() == "no runs yet" for t in volume.texts)
+    shaded = [p for p in stored.patches if p.get_label() == "labeled scans' std range"]
+    span = shaded[0].get_x(), shaded[0].get_x() + shaded[0].get_width()  # axvspan: a Rectangle
+    assert span == pytest.approx((0.8, 1.2))
+
+
+SCALE_BY_CASE = [(c, s) for c, _, s in SCALE]
