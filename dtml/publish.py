@@ -48,6 +48,9 @@ def publish(
     """Export finished runs of ``profile`` and write one table file set per table and setting,
     plus the normalisation study where it applies (``scale_csv``: the per-scan intensity table,
     default ``<out>/../intensity_scale.csv``; without it the study is skipped)."""
+    if not Path(runs).is_dir():
+        # A mistyped --runs must not look like "nothing finished": say which folder is missing.
+        raise FileNotFoundError(f"publish: run folder {runs} does not exist (--runs)")
     out = Path(out)
     scale_csv = Path(scale_csv) if scale_csv is not None else out.parent / SCALE_FILE
     export_runs(find_runs(runs), out / "runs", profile=profile)
@@ -82,9 +85,9 @@ def publish(
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="dtml publish", description=__doc__)
-    p.add_argument("--runs", default="runs")
-    p.add_argument("--profile", default="cpu")
-    p.add_argument("--out", default="results/cpu_dev")
+    p.add_argument("--runs", default="runs", help="run cache to export finished runs from")
+    p.add_argument("--profile", default="cpu", help="export only runs of this profile")
+    p.add_argument("--out", default="results/cpu_dev", help="results folder to write")
     p.add_argument(
         "--scale", default=None, help=f"per-scan intensity table (<out>/../{SCALE_FILE})"
     )

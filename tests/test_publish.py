@@ -18,3 +18,11 @@ def test_publish_exports_small_files_and_writes_tables(tmp_path):
     dtml = next(r for r in table3["rows"] if r["label"] == "DTML")
     assert abs(dtml["dice_seeds_mean"] - 85.0) < 1e-9
     assert (out / "README.md") in written and "not run" in (out / "README.md").read_text()
+
+
+def test_publish_refuses_a_missing_run_folder(tmp_path):
+    import pytest
+
+    with pytest.raises(FileNotFoundError, match="no_such_runs"):
+        publish(tmp_path / "no_such_runs", "cpu", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
