@@ -127,15 +127,9 @@ def render(
     out: Path,
 ) -> list[int]:
     """Draw the three PNGs into ``out``; returns the axial slices shown."""
-    from dtml.viz.figures import (
-        DTML,
-        FIGURE_FILES,
-        SUPERVISED,
-        pick_slices,
-        plot_comparison_2d,
-        plot_figure2,
-        plot_surfaces,
-    )
+    from dtml.viz.committed_figures import FIGURE_FILES
+    from dtml.viz.figures import DTML, SUPERVISED, pick_slices, plot_comparison_2d, plot_figure2
+    from dtml.viz.surfaces import plot_surfaces
 
     image, label, spacing = shown["image"], shown["label"], shown["spacing"]
     dtml, supervised = shown[DTML], shown[SUPERVISED]
@@ -197,7 +191,7 @@ def provenance(
     import torch
 
     from dtml.runs import git_commit, hardware
-    from dtml.viz.figures import FIGURE_FILES
+    from dtml.viz.committed_figures import FIGURE_FILES
 
     runs = {}
     for label, rec in records.items():
@@ -248,7 +242,8 @@ def make_figures(args: argparse.Namespace) -> Path:
     from dtml.data.paths import data_root_or_phantom
     from dtml.metrics import case_metrics
     from dtml.train import load_trained, pick_device
-    from dtml.viz.figures import DTML, PROVENANCE_FILE, case_outputs, pick_case
+    from dtml.viz.committed_figures import PROVENANCE_FILE
+    from dtml.viz.figures import DTML, case_outputs, pick_case
 
     overrides = parse_overrides(args.set)
     owned = sorted(set(overrides) & {"method", "seed", "split", "runs_dir", "data", "profile"})

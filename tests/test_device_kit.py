@@ -1,4 +1,4 @@
-"""The GPU device kit (scripts/device_sweep.py, docs/gpu.md) run end to end on the CPU.
+"""The GPU device kit (scripts/device_sweep.py, dtml.device; docs/gpu.md) run end to end on CPU.
 
 The same script a lent GPU machine runs: a tiny plan on a tiny export split into two parts, joined,
 trained and evaluated under the wall-clock guard, with packages the device lacks made unimportable;
@@ -21,6 +21,9 @@ import yaml
 
 from dtml.data.export import export
 from dtml.data.exported import available_cases, read_manifest
+from dtml.device.log import LOG
+from dtml.device.machine import stash_dir
+from dtml.device.pack import ARCHIVE, safe_member
 from dtml.publish import publish
 from dtml.report import committed_records
 from dtml.runs import git_commit
@@ -137,7 +140,7 @@ def test_check_only_skips_runs_whose_scans_were_not_carried(parts, tmp_path, kit
     out = capsys.readouterr().out
     assert "run 1 not started: dtml-" in out and "scans not in the carried parts" in out
     assert "to start: [0]" in out
-    log = (tmp_path / "out0" / kit.LOG).read_text()
+    log = (tmp_path / "out0" / LOG).read_text()
     assert "to start: [0]" in log  # the log file holds what was printed
 
 
@@ -156,14 +159,14 @@ def test_device_run_packs_small_files_that_publish_accepts(parts, tmp_path, kit)
 
     # what may come back from $OUT: <= 8 files, 16 MiB each, 64 MiB together, <= 2 folders down
     files = [f for f in out.rglob("*") if f.is_file()]
-    assert sorted(f.name for f in files) == [kit.ARCHIVE, kit.LOG]
+    assert sorted(f.name for f in files) == [ARCHIVE, LOG]
     assert all(f.stat().st_size <= 16 << 20 for f in files) and len(files) <= 8
-    assert "packed 2 runs" in (out / kit.LOG).read_text()
-    with tarfile.open(out / kit.ARCHIVE) as tar:
+    assert "packed 2 runs" in (out / LOG).read_text()
+    with tarfile.open(out / ARCHIVE) as tar:
         members = [m for m in tar.getmembers() if m.isfile()]
         names = [m.name for m in members]
         device = json.loads(tar.extractfile("device.json").read())
-    assert all(kit.safe_member(n) for n in names) and not any(n.endswith(".pt") for n in names)
+    assert all(safe_member(n) for n in names) and not any(n.endswith(".pt") for n in names)
     assert "figures/figure2.png" in names  # the figures hook ran: both seed-1 runs finished
     assert sum(m.size for m in members) < 1 << 20
     assert device["commit"] == "abc1234" and sorted(device["runs"]) == ["0", "1"]
@@ -172,8 +175,8 @@ def test_device_run_packs_small_files_that_publish_accepts(parts, tmp_path, kit)
     # unpack: CPU-trained runs are refused unless allowed; then publish reads them
     runs = tmp_path / "runs_device"
     with pytest.raises(SystemExit, match="not a GPU"):
-        kit.main(["unpack", str(out / kit.ARCHIVE), "--runs", str(runs)])
-    argv = ["unpack", str(out / kit.ARCHIVE), "--runs", str(runs), "--allow-cpu"]
+        kit.main(["unpack", str(out / ARCHIVE), "--runs", str(runs)])
+    argv = ["unpack", str(out / ARCHIVE), "--runs", str(runs), "--allow-cpu"]
     assert kit.main([*argv, "--figures", str(tmp_path / "figs")]) == 0
     assert kit.main([*argv, "--figures", str(tmp_path / "figs")]) == 0  # again: identical, fine
     assert (tmp_path / "figs" / "figure2.png").is_file()
@@ -197,7 +200,7 @@ def test_unpack_refuses_unexpected_members(tmp_path, kit):
         tar.add(evil, arcname="runs/r/final.pt")
     with pytest.raises(SystemExit, match="unexpected member 'runs/r/final.pt'"):
         kit.main(["unpack", str(archive), "--runs", str(tmp_path / "runs")])
-    assert not kit.safe_member("runs/../config.yaml")
+    assert not safe_member("runs/../config.yaml")
 
 
 def test_travel_counts_the_tree_and_carried_paths(tmp_path, kit, capsys):
@@ -206,3 +209,12 @@ def test_travel_counts_the_tree_and_carried_paths(tmp_path, kit, capsys):
     (big / "a.bin").write_bytes(b"0" * (65 << 20))
     assert kit.main(["travel", "--carry", str(big)]) == 1
     assert "TOO LARGE" in capsys.readouterr().out
+
+
+def test_stash_follows_the_environment_when_used(tmp_path, monkeypatch):
+    monkeypatch.setenv("DTML_DEVICE_STASH", str(tmp_path / "a"))
+    assert stash_dir() == tmp_path / "a"
+    monkeypatch.setenv("DTML_DEVICE_STASH", str(tmp_path / "b"))  # read at each use, not import
+    assert stash_dir() == tmp_path / "b"
+    monkeypatch.delenv("DTML_DEVICE_STASH")
+    assert stash_dir().name == "dtml-device"

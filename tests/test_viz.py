@@ -1,4 +1,5 @@
-"""Tests for dtml.viz.training (notebook 03) and dtml.viz.figures (notebook 07), on tiny arrays."""
+"""Tests for dtml.viz.training (notebook 03) and the case figures of notebook 07 (dtml.viz.figures,
+dtml.viz.surfaces, dtml.viz.viewer), on tiny arrays."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from dtml.config import load_profile
 from dtml.nets import VNet, count_parameters
 from dtml.schedules import official_rampup, paper_rampup
 from dtml.viz import figures as vf
+from dtml.viz import surfaces as vs
 from dtml.viz import training as vt
+from dtml.viz import viewer as vv
 
 SHAPE = (12, 10, 8)
 
@@ -167,25 +170,28 @@ def test_figure2_and_comparison_on_tiny_and_empty_masks(tmp_path):
         vf.plot_figure2(image, label[:-1], sdf, prob, prob, [3], k=1500)
 
 
+# --- dtml.viz.surfaces ----------------------------------------------------------------------------
+
+
 def test_surface_mesh_is_in_mm_and_empty_masks_give_none(tmp_path):
     label = _ball(radius=3.0)
-    verts, faces = vf.surface_mesh(label, spacing=(2.0, 2.0, 2.0))
+    verts, faces = vs.surface_mesh(label, spacing=(2.0, 2.0, 2.0))
     center = (np.asarray(SHAPE) - 1) / 2 * 2.0
     radii = np.linalg.norm(verts - center, axis=1)
     assert 5.0 < radii.mean() < 8.0  # a ball of ~3.5 voxels = ~7 mm radius
     assert faces.max() < len(verts)
     full = np.ones(SHAPE, np.uint8)  # touches every border: padding closes it
-    vmin, vmax = vf.surface_mesh(full)[0].min(0), vf.surface_mesh(full)[0].max(0)
+    vmin, vmax = vs.surface_mesh(full)[0].min(0), vs.surface_mesh(full)[0].max(0)
     assert np.all(vmin >= -0.5) and np.all(vmax <= np.asarray(SHAPE) - 0.5)
-    assert vf.surface_mesh(np.zeros(SHAPE)) is None
-    smooth_verts, _ = vf.surface_mesh(label, spacing=(2.0, 2.0, 2.0), smooth=0.7)
+    assert vs.surface_mesh(np.zeros(SHAPE)) is None
+    smooth_verts, _ = vs.surface_mesh(label, spacing=(2.0, 2.0, 2.0), smooth=0.7)
     assert (
         abs(np.linalg.norm(smooth_verts - center, axis=1).mean() - radii.mean()) < 2.0
     )  # < 1 voxel
     speck = np.zeros(SHAPE, np.uint8)
     speck[5, 5, 4] = 1
-    assert vf.surface_mesh(speck) is not None and vf.surface_mesh(speck, smooth=0.7) is None
-    fig = vf.plot_surfaces(
+    assert vs.surface_mesh(speck) is not None and vs.surface_mesh(speck, smooth=0.7) is None
+    fig = vs.plot_surfaces(
         {"empty": np.zeros(SHAPE), "ground truth": label},
         spacing=(2, 2, 2),
         save=tmp_path / "s.png",
@@ -193,17 +199,36 @@ def test_surface_mesh_is_in_mm_and_empty_masks_give_none(tmp_path):
     assert _is_png(tmp_path / "s.png") and len(fig.axes) == 2
 
 
+def test_plot_surfaces_labels_its_axes_in_mm():
+    fig = vs.plot_surfaces({"ground truth": _ball(radius=3.0)}, spacing=(2, 2, 2))
+    ax = fig.axes[0]
+    assert [ax.get_xlabel(), ax.get_ylabel(), ax.get_zlabel()] == ["x (mm)", "y (mm)", "z (mm)"]
+
+
+def test_volume_box_and_cropped_surfaces(tmp_path):
+    mask = np.zeros((20, 18, 12), np.uint8)
+    mask[5:9, 6:10, 3:7] = 1
+    assert vs.volume_box([mask], margin=2) == (slice(3, 11), slice(4, 12), slice(1, 9))
+    assert vs.volume_box([np.zeros_like(mask)]) == (slice(None),) * 3
+    fig = vs.plot_surfaces({"a": mask}, crop_margin=2, save=tmp_path / "s.png")
+    assert fig.axes[0].get_xlim() == pytest.approx((0, 8))  # the box, not the volume
+    assert (tmp_path / "s.png").is_file()
+
+
+# --- dtml.viz.viewer ------------------------------------------------------------------------------
+
+
 def test_viewer_slice_and_widget_load_each_case_once():
     label = _ball()
     data = {"image": np.zeros(SHAPE), "ground truth": label, "DTML": label, "sdf": -1.0 * label}
-    fig = vf.plot_viewer_slice(
+    fig = vv.plot_viewer_slice(
         data, 4, contours=("ground truth", "DTML"), panels=("sdf",), signed=("sdf",)
     )
     assert len(fig.axes) == 3  # image, the sdf panel and its colour bar
     with pytest.raises(ValueError, match="outside"):
-        vf.plot_viewer_slice(data, SHAPE[2], contours=("DTML",))
+        vv.plot_viewer_slice(data, SHAPE[2], contours=("DTML",))
     with pytest.raises(ValueError, match="no entries"):
-        vf.plot_viewer_slice(data, 0, contours=("missing",))
+        vv.plot_viewer_slice(data, 0, contours=("missing",))
 
     loads = []
 
@@ -211,7 +236,7 @@ def test_viewer_slice_and_widget_load_each_case_once():
         loads.append(case_id)
         return data
 
-    viewer = vf.case_viewer(["a", "b"], load, contours=("ground truth", "DTML"), initial="b")
+    viewer = vv.case_viewer(["a", "b"], load, contours=("ground truth", "DTML"), initial="b")
     case_box, z_box = viewer.children[0].children
     assert case_box.value == "b" and loads == ["b"]
     z_box.value = 2
@@ -219,13 +244,10 @@ def test_viewer_slice_and_widget_load_each_case_once():
     case_box.value = "b"
     assert loads == ["b", "a"] and z_box.max == SHAPE[2] - 1 and z_box.value == 2
     with pytest.raises(ValueError, match="initial"):
-        vf.case_viewer(["a"], load, initial="c")
+        vv.case_viewer(["a"], load, initial="c")
 
 
-def test_plot_surfaces_labels_its_axes_in_mm():
-    fig = vf.plot_surfaces({"ground truth": _ball(radius=3.0)}, spacing=(2, 2, 2))
-    ax = fig.axes[0]
-    assert [ax.get_xlabel(), ax.get_ylabel(), ax.get_zlabel()] == ["x (mm)", "y (mm)", "z (mm)"]
+# --- dtml.viz.results -----------------------------------------------------------------------------
 
 
 def test_plot_vs_paper_clips_the_lower_error_bar_at_zero_and_shows_the_title():

@@ -1,4 +1,5 @@
-"""Figures 2-3 of the paper from runs: the case rule, the committed set, scripts/paper_figures.py.
+"""Figures 2-3 of the paper from runs: the case rule and scripts/paper_figures.py (its committed
+set is read back by dtml.viz.committed_figures, tested in test_viz_committed_figures.py).
 
 The script is run end to end on two tiny runs (1 iteration, 2-filter V-Nets) of the conftest data
 set, trained into a temporary run cache: it must find them by their run key, draw three PNGs and
@@ -8,17 +9,15 @@ write a provenance without machine paths.
 from __future__ import annotations
 
 import importlib.util
-import json
 import random
-import shutil
 from pathlib import Path
 
 import pytest
 
 from dtml.config import parse_overrides
 from dtml.experiments import TABLES, run_rows
-from dtml.notebooks import load_params
 from dtml.report.records import read_run
+from dtml.viz import committed_figures as cf
 from dtml.viz import figures as vf
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,53 +88,6 @@ def test_pick_case_is_the_lower_median_whatever_the_order():
         vf.pick_case([])
 
 
-def test_volume_box_and_cropped_surfaces(tmp_path):
-    import numpy as np
-
-    mask = np.zeros((20, 18, 12), np.uint8)
-    mask[5:9, 6:10, 3:7] = 1
-    assert vf.volume_box([mask], margin=2) == (slice(3, 11), slice(4, 12), slice(1, 9))
-    assert vf.volume_box([np.zeros_like(mask)]) == (slice(None),) * 3
-    fig = vf.plot_surfaces({"a": mask}, crop_margin=2, save=tmp_path / "s.png")
-    assert fig.axes[0].get_xlim() == pytest.approx((0, 8))  # the box, not the volume
-    assert (tmp_path / "s.png").is_file()
-
-
-# --- the committed set and the notebook's profiles -----------------------------------------------
-
-
-def test_committed_figures_are_read_back_or_reported_missing(tmp_path):
-    assert vf.read_committed_figures(tmp_path) is None
-    (tmp_path / vf.PROVENANCE_FILE).write_text("{not json")
-    with pytest.raises(ValueError, match="provenance.json: not valid JSON"):
-        vf.read_committed_figures(tmp_path)
-    (tmp_path / vf.PROVENANCE_FILE).write_text(json.dumps({"profile": "cpu"}))
-    with pytest.raises(ValueError, match="figure2.png"):
-        vf.read_committed_figures(tmp_path)
-    for name in vf.FIGURE_FILES:
-        (tmp_path / name).write_bytes(b"")
-    assert vf.read_committed_figures(tmp_path) == {"profile": "cpu"}
-
-
-def test_pending_runs_read_the_committed_records(tmp_path):
-    assert vf.pending_runs(tmp_path) == [vf.SUPERVISED, vf.DTML]
-    committed = ROOT / "results/cpu_paper/runs/supervised-4889557d9181"  # the lower bound, seed 1
-    shutil.copytree(committed, tmp_path / "runs" / committed.name)
-    assert vf.pending_runs(tmp_path, seed=1) == [vf.DTML]
-    assert vf.pending_runs(tmp_path, seed=2) == [vf.SUPERVISED, vf.DTML]
-
-
-def test_notebook_07_shows_the_committed_figures_unless_ci():
-    """`make reproduce` (default) and the committed profile show figures/real; `make test` (ci)
-    draws from freshly trained runs."""
-    name = "07_figures"
-    for profile in ("default", "committed"):
-        params = load_params(profile, ROOT)
-        merged = {**params.get("_all", {}), **params.get(name, {})}
-        assert merged.get("use_committed_results", True) is True, profile
-    assert load_params("ci", ROOT)[name]["use_committed_results"] is False
-
-
 # --- scripts/paper_figures.py --------------------------------------------------------------------
 
 
@@ -143,9 +95,9 @@ def test_paper_figures_end_to_end_on_tiny_runs(tiny_root, tiny_runs, tmp_path):
     (runs, records), out = tiny_runs, tmp_path / "real"
     script = _script()
     assert script.main(_args(runs, tiny_root, out)) == 0
-    for name in vf.FIGURE_FILES:
+    for name in cf.FIGURE_FILES:
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
-    prov = vf.read_committed_figures(out)
+    prov = cf.read_committed_figures(out)
     assert prov["profile"] == "ci" and prov["split"] == "paper" and prov["seed"] == 1
     assert set(prov["runs"]) == {vf.SUPERVISED, vf.DTML}
     assert {r["name"] for r in prov["runs"].values()} == {Path(r["run"]).name for r in records}
@@ -157,10 +109,10 @@ def test_paper_figures_end_to_end_on_tiny_runs(tiny_root, tiny_runs, tmp_path):
     # what is drawn is what the evaluation scored (original grid, same post-processing)
     for label in (vf.SUPERVISED, vf.DTML):
         assert prov["case"]["dice_drawn"][label] == pytest.approx(prov["case"]["dice"][label])
-    text = (out / vf.PROVENANCE_FILE).read_text()
+    text = (out / cf.PROVENANCE_FILE).read_text()
     assert str(tmp_path) not in text and tiny_root not in text
     assert not any(s.startswith(("/", "~")) for s in _strings(prov)), "a machine path"
-    assert vf.provenance_markdown(prov).startswith("**'ci' profile, paper split, seed 1")
+    assert cf.provenance_markdown(prov).startswith("**'ci' profile, paper split, seed 1")
     assert prov["rendered"]["command"].endswith("--slices 1") and len(prov["case"]["slices_z"]) == 1
 
 

@@ -1,57 +1,39 @@
-"""The paper's qualitative figures: Fig. 2 (what M_s and M_d output) and Fig. 3 (2D and 3D
-comparison of a supervised V-Net with DTML), plus an interactive case/slice viewer.
+"""The paper's qualitative figures in 2D: Fig. 2 (what M_s and M_d output) and Fig. 3's slices
+(a supervised V-Net next to DTML), and what they show of one scan.
 
 Plotting functions build a ``matplotlib.figure.Figure`` without pyplot, save it as PNG when
 ``save`` is a path, and return it. Volumes are (x, y, z) arrays; "axial" slices are along z and
-are drawn with x to the right and y up. 3D surfaces use ``skimage.measure.marching_cubes``.
+are drawn with x to the right and y up (:mod:`dtml.viz.panels`).
 
 :func:`case_outputs` computes what the figures show for one scan, on the data's original grid
 as the evaluation scores it; :func:`pick_case` is the declared rule that chooses the scan.
-The committed real-data set (``figures/real/``: three PNGs and ``provenance.json``, written by
-``scripts/paper_figures.py``) is read back by :func:`read_committed_figures`.
+Fig. 3's surfaces are :mod:`dtml.viz.surfaces`, the interactive case viewer :mod:`dtml.viz.viewer`
+and the committed real-data set (``figures/real/``) :mod:`dtml.viz.committed_figures`.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from matplotlib.colors import ListedColormap, to_rgba
+from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
-from mpl_toolkits.mplot3d.art3d import Poly3DCollection
 from torch import nn
 
 from dtml.config import TrainConfig
 from dtml.infer import predict_case, sliding_window_probability
 from dtml.metrics import case_metrics
+from dtml.viz.panels import MASK_COLORS, axial, bare, check_volume, method_colors, outline
 from dtml.viz.sdf import SIGNED_CMAP, save_figure
-from dtml.viz.slices import mesh_or_none
 
-MASK_COLORS = {"ground truth": "limegreen"}
-METHOD_COLORS = ("#1f77b4", "#d62728", "#9467bd", "#ff7f0e")
 SUPERVISED, DTML = "V-Net (lower bound)", "DTML"  # Table 3's rows that Fig. 3 compares
-FIGURE_FILES = ("figure2.png", "figure3_2d.png", "figure3_3d.png")
-PROVENANCE_FILE = "provenance.json"
 CASE_RULE = (
     "median: the scan of the lower-median DTML Dice (original grid, the run's own evaluation) "
     "over the evaluated scans, sorted by Dice then case id"
 )
-
-
-def _check_volume(name: str, array: np.ndarray, shape: tuple[int, ...] | None = None) -> np.ndarray:
-    array = np.asarray(array)
-    if array.ndim != 3:
-        raise ValueError(
-            f"dtml.viz.figures: `{name}` must be a 3D (x, y, z) array, got {array.shape}"
-        )
-    if shape is not None and array.shape != shape:
-        raise ValueError(f"dtml.viz.figures: `{name}` has shape {array.shape}, expected {shape}")
-    return array
 
 
 def inference_maps(
@@ -68,7 +50,7 @@ def inference_maps(
     "sdf": sigmoid(-k z) per window, then averaged; what ``evaluate_run(mode="sdf")`` thresholds),
     each only when the network that makes it is present.
     """
-    image = _check_volume("image", image)
+    image = check_volume("image", image)
     autocast = torch.bfloat16 if cfg.precision == "bf16" else None
     common = {"patch": cfg.window, "stride": cfg.eval_stride, "device": device}
     out: dict[str, np.ndarray] = {}
@@ -157,7 +139,7 @@ def pick_slices(label: np.ndarray, n: int, axis: int = 2) -> list[int]:
     target), widened to the whole extent when that has too few slices; fewer than ``n`` only when
     the extent is thinner than ``n``. An empty label spreads them over the whole volume.
     """
-    label = _check_volume("label", label)
+    label = check_volume("label", label)
     if n < 1:
         raise ValueError(f"dtml.viz.figures: `n` must be >= 1, got {n}")
     present = np.flatnonzero(np.any(label, axis=tuple(a for a in range(3) if a != axis)))
@@ -201,21 +183,6 @@ def _panel_height(shape: tuple[int, ...], box: tuple[slice, slice], width: float
     return width * ny / max(nx, 1)
 
 
-def _axial(volume: np.ndarray, z: int, box: tuple[slice, slice]) -> np.ndarray:
-    return np.asarray(volume)[box[0], box[1], z].T  # (y, x) for imshow with origin "lower"
-
-
-def _outline(ax, mask2d: np.ndarray, color: str, lw: float = 1.0) -> None:
-    mask2d = np.asarray(mask2d, dtype=float)
-    if mask2d.any() and not mask2d.all():
-        ax.contour(mask2d, levels=[0.5], colors=color, linewidths=lw)
-
-
-def _bare(ax) -> None:
-    ax.set_xticks([])
-    ax.set_yticks([])
-
-
 def plot_figure2(
     image: np.ndarray,
     label: np.ndarray,
@@ -234,15 +201,15 @@ def plot_figure2(
     (negative, i.e. inside, is red); the probability maps share the range [0, 1]. The ground
     truth is outlined in green on the output rows. ``crop`` zooms onto the label and predictions.
     """
-    image = _check_volume("image", image)
+    image = check_volume("image", image)
     shape = image.shape
-    label = _check_volume("label", label, shape)
+    label = check_volume("label", label, shape)
     maps = {
         "image": image,
         "ground truth": label,
-        "M_d output (SDF)": _check_volume("sdf", sdf, shape),
-        f"DisMask sigmoid(-{k:g} z)": _check_volume("sdf_prob", sdf_prob, shape),
-        "M_s output": _check_volume("seg_prob", seg_prob, shape),
+        "M_d output (SDF)": check_volume("sdf", sdf, shape),
+        f"DisMask sigmoid(-{k:g} z)": check_volume("sdf_prob", sdf_prob, shape),
+        "M_s output": check_volume("seg_prob", seg_prob, shape),
     }
     if not slices:
         raise ValueError("dtml.viz.figures: `slices` is empty")
@@ -262,10 +229,10 @@ def plot_figure2(
                 kw = {"cmap": SIGNED_CMAP, "vmin": -bound, "vmax": bound}
             else:
                 kw = {"cmap": "viridis", "vmin": 0, "vmax": 1}
-            im = ax.imshow(_axial(volume, z, box), origin="lower", **kw)
+            im = ax.imshow(axial(volume, z, box), origin="lower", **kw)
             if r >= 2:
-                _outline(ax, _axial(label, z, box), MASK_COLORS["ground truth"], 0.8)
-            _bare(ax)
+                outline(ax, axial(label, z, box), MASK_COLORS["ground truth"], 0.8)
+            bare(ax)
             if r == 0:
                 ax.set_title(f"z = {z}", fontsize=9)
             if c == 0:
@@ -274,10 +241,6 @@ def plot_figure2(
     if title:
         fig.suptitle(title, fontsize=10)
     return save_figure(fig, save)
-
-
-def _method_colors(names: Sequence[str]) -> dict[str, str]:
-    return {n: METHOD_COLORS[i % len(METHOD_COLORS)] for i, n in enumerate(names)}
 
 
 def plot_comparison_2d(
@@ -294,12 +257,12 @@ def plot_comparison_2d(
     Each panel is the image with the mask filled in colour; prediction panels also outline the
     ground truth in green, and their column title gives the whole-volume Dice.
     """
-    image = _check_volume("image", image)
-    label = _check_volume("label", label, image.shape).astype(bool)
-    preds = {n: _check_volume(n, p, image.shape).astype(bool) for n, p in predictions.items()}
+    image = check_volume("image", image)
+    label = check_volume("label", label, image.shape).astype(bool)
+    preds = {n: check_volume(n, p, image.shape).astype(bool) for n, p in predictions.items()}
     if not slices:
         raise ValueError("dtml.viz.figures: `slices` is empty")
-    colors = {**_method_colors(list(preds)), **MASK_COLORS}
+    colors = {**method_colors(list(preds)), **MASK_COLORS}
     columns = {**preds, "ground truth": label}
     box = crop_box(list(columns.values())) if crop else (slice(None),) * 2
     height = _panel_height(image.shape, box, 2.6) + 0.2
@@ -311,14 +274,14 @@ def plot_comparison_2d(
             head = f"{name}\nDice {case_metrics(mask, label).dice:.3f}"
         for r, z in enumerate(slices):
             ax = axes[r, c]
-            ax.imshow(_axial(image, z, box), origin="lower", cmap="gray")
-            overlay = np.ma.masked_where(~_axial(mask, z, box), np.ones(_axial(mask, z, box).shape))
+            ax.imshow(axial(image, z, box), origin="lower", cmap="gray")
+            overlay = np.ma.masked_where(~axial(mask, z, box), np.ones(axial(mask, z, box).shape))
             ax.imshow(
                 overlay, origin="lower", cmap=_single(colors[name]), alpha=0.45, vmin=0, vmax=1
             )
             if name != "ground truth":
-                _outline(ax, _axial(label, z, box), MASK_COLORS["ground truth"], 0.8)
-            _bare(ax)
+                outline(ax, axial(label, z, box), MASK_COLORS["ground truth"], 0.8)
+            bare(ax)
             if r == 0:
                 ax.set_title(head, fontsize=9)
             if c == 0:
@@ -330,255 +293,3 @@ def plot_comparison_2d(
 
 def _single(color: str) -> ListedColormap:
     return ListedColormap([color])
-
-
-def surface_mesh(
-    mask: np.ndarray,
-    spacing: Sequence[float] = (1.0, 1.0, 1.0),
-    step: int = 1,
-    smooth: float = 0.0,
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """(vertices in mm, triangles) of the 0.5 level set of ``mask``; ``None`` when there is nothing
-    to draw (see :func:`dtml.viz.slices.mesh_or_none`, the one implementation)."""
-    return mesh_or_none(_check_volume("mask", mask), spacing, step, smooth)
-
-
-def _lambert(
-    verts: np.ndarray, faces: np.ndarray, color: str, light=(-1.0, -1.0, 1.0)
-) -> np.ndarray:
-    """RGBA per triangle: ``color`` times 0.3 + 0.7 |cos| of the angle to a fixed light."""
-    tri = verts[faces]
-    normals = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-    normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
-    light = np.asarray(light, dtype=np.float64) / np.linalg.norm(light)
-    intensity = 0.3 + 0.7 * np.abs(normals @ light)  # two-sided: winding order does not matter
-    rgba = np.tile(to_rgba(color), (len(faces), 1))
-    rgba[:, :3] *= intensity[:, None]
-    return rgba
-
-
-def volume_box(masks: Sequence[np.ndarray], margin: int = 4) -> tuple[slice, slice, slice]:
-    """3D box around the union of ``masks`` plus ``margin`` voxels; the whole volume if empty."""
-    if not masks:
-        raise ValueError("dtml.viz.figures: `masks` is empty")
-    union = np.zeros(np.shape(masks[0]), dtype=bool)
-    for m in masks:
-        union |= np.asarray(m, dtype=bool)
-    if not union.any():
-        return (slice(None),) * 3  # type: ignore[return-value]
-    box = []
-    for axis, size in enumerate(union.shape):
-        idx = np.flatnonzero(np.any(union, axis=tuple(a for a in range(3) if a != axis)))
-        box.append(slice(max(int(idx[0]) - margin, 0), min(int(idx[-1]) + 1 + margin, size)))
-    return box[0], box[1], box[2]
-
-
-def plot_surfaces(
-    masks: Mapping[str, np.ndarray],
-    spacing: Sequence[float] = (1.0, 1.0, 1.0),
-    step: int = 1,
-    smooth: float = 0.7,
-    title: str | None = None,
-    save: str | Path | None = None,
-    crop_margin: int | None = None,
-) -> Figure:
-    """Fig. 3 (3D): one shaded surface per mask (marching cubes, matplotlib Poly3DCollection).
-
-    All panels share one bounding box and view, so their shapes compare directly; an empty mask
-    gives a panel that says so. ``step`` > 1 coarsens the mesh (faster for large volumes);
-    ``smooth`` is the display blur of :func:`surface_mesh`. ``crop_margin``: zoom every panel onto
-    the union of the masks plus that many voxels (axes in mm from the box's corner).
-    """
-    if not masks:
-        raise ValueError("dtml.viz.figures: `masks` is empty")
-    if crop_margin is not None:
-        box = volume_box([_check_volume(n, m) for n, m in masks.items()], crop_margin)
-        masks = {name: np.asarray(m)[box] for name, m in masks.items()}
-    meshes = {name: surface_mesh(m, spacing, step, smooth) for name, m in masks.items()}
-    colors = {**_method_colors(list(masks)), **MASK_COLORS}
-    shape = np.asarray(np.shape(next(iter(masks.values()))), dtype=np.float64)
-    extent = shape * np.asarray(spacing, dtype=np.float64)
-    fig = Figure(figsize=(3.8 * len(masks), 4.0), layout="constrained")
-    for i, (name, mesh) in enumerate(meshes.items()):
-        ax = fig.add_subplot(1, len(masks), i + 1, projection="3d")
-        if mesh is None:
-            ax.text2D(0.5, 0.5, "empty mask", ha="center", transform=ax.transAxes)
-        else:
-            verts, faces = mesh
-            shaded = _lambert(verts, faces, colors[name])
-            # edges in the face colour hide the seams between triangles
-            ax.add_collection3d(
-                Poly3DCollection(verts[faces], facecolors=shaded, edgecolors=shaded, linewidths=0.2)
-            )
-        ax.set_xlim(0, extent[0])
-        ax.set_ylim(0, extent[1])
-        ax.set_zlim(0, extent[2])
-        ax.set_box_aspect(tuple(extent))
-        ax.view_init(elev=25, azim=-60)
-        ax.set_title(name, fontsize=9)
-        for axis, text in ((ax.xaxis, "x (mm)"), (ax.yaxis, "y (mm)"), (ax.zaxis, "z (mm)")):
-            axis.set_major_locator(MaxNLocator(3))
-            axis.set_label_text(text, fontsize=7)
-        ax.tick_params(labelsize=6, pad=0)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    return save_figure(fig, save)
-
-
-def plot_viewer_slice(
-    data: Mapping[str, np.ndarray],
-    z: int,
-    contours: Sequence[str] = (),
-    panels: Sequence[str] = (),
-    signed: Sequence[str] = (),
-    title: str | None = None,
-) -> Figure:
-    """One axial slice for the viewer: the image with the masks in ``contours`` outlined, then one
-    panel per map in ``panels`` (names in ``signed`` centred on 0). ``data`` must hold "image"."""
-    if "image" not in data:
-        raise ValueError("dtml.viz.figures: `data` needs an 'image' entry")
-    image = _check_volume("image", data["image"])
-    if not 0 <= z < image.shape[2]:
-        raise ValueError(f"dtml.viz.figures: slice z = {z} outside 0..{image.shape[2] - 1}")
-    missing = [n for n in (*contours, *panels) if n not in data]
-    if missing:
-        raise ValueError(f"dtml.viz.figures: `data` has no entries {missing}")
-    full = (slice(None), slice(None))
-    colors = {**_method_colors([c for c in contours if c not in MASK_COLORS]), **MASK_COLORS}
-    fig = Figure(figsize=(3.6 * (1 + len(panels)), 3.6), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(1, 1 + len(panels)))
-    axes[0].imshow(_axial(image, z, full), origin="lower", cmap="gray")
-    for name in contours:
-        _outline(
-            axes[0], _axial(_check_volume(name, data[name], image.shape), z, full), colors[name]
-        )
-        axes[0].plot([], [], color=colors[name], label=name)
-    if contours:
-        axes[0].legend(fontsize=7, loc="upper right")
-    axes[0].set_title(title or f"z = {z}", fontsize=9)
-    for ax, name in zip(axes[1:], panels, strict=True):
-        values = _axial(_check_volume(name, data[name], image.shape), z, full)
-        if name in signed:
-            bound = float(np.max(np.abs(values))) or 1.0
-            im = ax.imshow(values, origin="lower", cmap=SIGNED_CMAP, vmin=-bound, vmax=bound)
-        else:
-            im = ax.imshow(values, origin="lower", cmap="viridis", vmin=0, vmax=1)
-        fig.colorbar(im, ax=ax, shrink=0.8)
-        ax.set_title(name, fontsize=9)
-    for ax in axes:
-        _bare(ax)
-    return fig
-
-
-def case_viewer(
-    case_ids: Sequence[str],
-    load: Callable[[str], Mapping[str, np.ndarray]],
-    contours: Sequence[str] = (),
-    panels: Sequence[str] = (),
-    signed: Sequence[str] = (),
-    initial: str | None = None,
-):
-    """An ipywidgets viewer: a case dropdown and an axial-slice slider over :func:`plot_viewer_slice`.
-
-    ``load(case_id)`` returns the case's arrays (at least "image"); each case is loaded once, when
-    first selected, and kept for the viewer's lifetime. ``initial`` (default: the first id) is
-    shown first. Returns the widget (display it); it draws once when built, so it renders under
-    papermill without waiting for input.
-    """
-    import ipywidgets as widgets
-
-    from dtml.viz.widgets import figure_png
-
-    if not case_ids:
-        raise ValueError("dtml.viz.figures: `case_ids` is empty")
-    loaded: dict[str, Mapping[str, np.ndarray]] = {}
-
-    def get(case_id: str) -> Mapping[str, np.ndarray]:
-        if case_id not in loaded:
-            loaded[case_id] = load(case_id)
-        return loaded[case_id]
-
-    initial = case_ids[0] if initial is None else initial
-    if initial not in case_ids:
-        raise ValueError(f"dtml.viz.figures: `initial` {initial!r} is not one of `case_ids`")
-    depth = int(np.shape(get(initial)["image"])[2])
-    case_box = widgets.Dropdown(options=list(case_ids), value=initial, description="case")
-    z_box = widgets.IntSlider(
-        value=depth // 2, min=0, max=depth - 1, description="z", continuous_update=False
-    )
-    out = widgets.Image(format="png")  # not Output + clear_output: see dtml.viz.widgets
-
-    def draw(*_) -> None:
-        data = get(case_box.value)
-        fig = plot_viewer_slice(
-            data, int(z_box.value), contours, panels, signed, f"{case_box.value}, z = {z_box.value}"
-        )
-        out.value = figure_png(fig)
-
-    def new_case(change) -> None:
-        depth = int(np.shape(get(change["new"])["image"])[2])
-        z_box.max = depth - 1
-        z_box.value = min(z_box.value, depth - 1)
-        draw()
-
-    case_box.observe(new_case, names="value")
-    z_box.observe(draw, names="value")
-    draw()
-    viewer = widgets.VBox([widgets.HBox([case_box, z_box]), out])
-    viewer.loaded = loaded  # exposed for inspection (which cases were computed)
-    return viewer
-
-
-# --- the committed real-data figures (figures/real/, written by scripts/paper_figures.py) --------
-
-
-def read_committed_figures(folder: str | Path) -> dict[str, Any] | None:
-    """The provenance of the committed figure set in ``folder``; ``None`` when it has none yet.
-
-    A set is ``provenance.json`` plus :data:`FIGURE_FILES`; a provenance without every PNG, or
-    one that is not JSON, is an error naming the file.
-    """
-    folder = Path(folder)
-    path = folder / PROVENANCE_FILE
-    if not path.is_file():
-        return None
-    try:
-        provenance = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path}: not valid JSON ({error.msg}, line {error.lineno})") from None
-    missing = [name for name in FIGURE_FILES if not (folder / name).is_file()]
-    if missing:
-        raise ValueError(f"{path}: the figures {missing} it describes are missing in {folder}")
-    return provenance
-
-
-def pending_runs(results_dir: str | Path, seed: int = 1) -> list[str]:
-    """The rows of Fig. 3 (:data:`SUPERVISED`, :data:`DTML`) with no committed, evaluated run of
-    ``seed`` under ``results_dir/runs`` (read without data or checkpoints)."""
-    from dtml.experiments import TABLES
-    from dtml.report.records import committed_records
-    from dtml.report.rows import row_records
-
-    records = committed_records(results_dir)
-    rows = [r for r in TABLES[3] if r.label in (SUPERVISED, DTML)]
-    return [row.label for row in rows if seed not in {r.seed for r in row_records(row, records)}]
-
-
-def provenance_markdown(provenance: Mapping[str, Any]) -> str:
-    """A short paragraph naming where a committed figure set comes from (runs, case, data)."""
-    runs = provenance.get("runs", {})
-    names = "; ".join(
-        f"{label}: `{run.get('name')}` (trained at `{run.get('train_commit')}` on "
-        f"{run.get('train_hardware')}, mean Dice {100 * float(run.get('mean_dice', 0)):.2f} % "
-        f"over {run.get('n_cases')} scans)"
-        for label, run in runs.items()
-    )
-    case = provenance.get("case", {})
-    dice = ", ".join(f"{k} {100 * float(v):.2f} %" for k, v in case.get("dice", {}).items())
-    return (
-        f"**'{provenance.get('profile')}' profile, {provenance.get('split')} split, seed "
-        f"{provenance.get('seed')}, data `{provenance.get('data_id')}`.** Runs: {names}. "
-        f"Case `{case.get('id')}` ({case.get('rule')}); its Dice: {dice} (original grid). "
-        f"Drawn at commit `{provenance.get('rendered', {}).get('commit')}` by "
-        "`scripts/paper_figures.py`."
-    )

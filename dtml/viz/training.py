@@ -22,7 +22,7 @@ from dtml.methods import consistency_weight
 from dtml.schedules import step_lr
 from dtml.viz.sdf import SIGNED_CMAP, save_figure
 
-LABEL_COLOR = "limegreen"  # the ground truth outline, as in dtml.viz.figures
+LABEL_COLOR = "limegreen"  # the ground truth outline, as in dtml.viz.panels.MASK_COLORS
 LOSS_KEYS = ("loss", "l_seg", "l_md", "l_dis", "l_con")
 LOSS_NAMES = {
     "loss": "total (what backward sees)",
