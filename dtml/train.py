@@ -115,9 +115,10 @@ def build(cfg: TrainConfig, device: torch.device) -> tuple[Method, dict, torch.o
     return method, nets, opt
 
 
-def _checkpoint(nets, opt, iteration: int, elapsed: float, commit: str) -> dict:
+def _checkpoint(nets, opt, iteration: int, elapsed: float, commit: str, legs: list) -> dict:
     return {
         "commit": commit,
+        "legs": legs,
         "iteration": iteration,
         "nets": {k: v.state_dict() for k, v in nets.items()},
         "optimizer": opt.state_dict(),
@@ -127,14 +128,16 @@ def _checkpoint(nets, opt, iteration: int, elapsed: float, commit: str) -> dict:
     }
 
 
-def _restore(ckpt: dict, nets, opt) -> tuple[int, float, str]:
+def _restore(ckpt: dict, nets, opt) -> tuple[int, float, str, list]:
     for k, v in nets.items():
         v.load_state_dict(ckpt["nets"][k])
     opt.load_state_dict(ckpt["optimizer"])
     torch.set_rng_state(ckpt["torch_rng"])
     if ckpt.get("cuda_rng") is not None and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(ckpt["cuda_rng"])
-    return ckpt["iteration"], ckpt["elapsed"], ckpt.get("commit", "unknown")
+    commit = ckpt.get("commit", "unknown")
+    legs = ckpt.get("legs", [{"from_iteration": 0, "commit": commit, "hardware": "unknown"}])
+    return ckpt["iteration"], ckpt["elapsed"], commit, legs
 
 
 LOG_FIELDS = ("iteration", "loss", "l_seg", "l_md", "l_dis", "l_con", "lambda", "lr", "seconds")
@@ -204,11 +207,16 @@ def _train(cfg, out: Path, stop_after, progress, on_log) -> Path:
     method, nets, opt = build(cfg, device)
     labeled, unlabeled, data_info = training_cases(cfg, method)
 
-    start, elapsed, commit = 0, 0.0, git_commit()
+    start, elapsed, commit, legs = 0, 0.0, git_commit(), []
     if (out / "last.pt").is_file():
-        start, elapsed, commit = _restore(
+        start, elapsed, commit, legs = _restore(
             torch.load(out / "last.pt", weights_only=False), nets, opt
         )
+    # Each start or resume is a leg: a run resumed on another machine or commit says so.
+    legs = [
+        *legs,
+        {"from_iteration": start, "commit": git_commit(), "hardware": hardware(str(device))},
+    ]
     _rewrite_log(out / "log.csv", start)
     new_log = not (out / "log.csv").is_file()
     log_file = (out / "log.csv").open("a", newline="")
@@ -242,7 +250,7 @@ def _train(cfg, out: Path, stop_after, progress, on_log) -> Path:
             done = it + 1
             if done % cfg.checkpoint_every == 0 or done == end:
                 atomic_save(
-                    _checkpoint(nets, opt, done, elapsed + time.perf_counter() - t0, commit),
+                    _checkpoint(nets, opt, done, elapsed + time.perf_counter() - t0, commit, legs),
                     out / "last.pt",
                 )
     finally:
@@ -265,6 +273,7 @@ def _train(cfg, out: Path, stop_after, progress, on_log) -> Path:
         "hardware": hardware(str(device)),
         "precision": cfg.precision,
         "commit": commit,  # the code that started the run
+        "legs": legs,  # every start and resume: iteration, commit, hardware
         "config": {k: v for k, v in cfg.to_dict().items() if k not in ("data", "runs_dir")},
         "torch": torch.__version__,
         **data_info,

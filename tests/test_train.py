@@ -1,3 +1,4 @@
+import json
 import shutil
 
 import h5py
@@ -28,6 +29,9 @@ def test_killed_run_resumes_to_identical_weights(tiny_cfg, tmp_path, method):
         assert torch.equal(a[key], b[key]), key
     log = (out / "log.csv").read_text().splitlines()
     assert [int(r.split(",")[0]) for r in log[1:]] == list(range(cfg.iterations))
+    legs = json.loads((out / "train_summary.json").read_text())["legs"]
+    assert [leg["from_iteration"] for leg in legs] == [0, 3]  # the resume is on record
+    assert json.loads((whole / "train_summary.json").read_text())["legs"][0]["from_iteration"] == 0
 
 
 def test_identical_config_is_never_trained_twice(tiny_cfg):
