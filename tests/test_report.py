@@ -21,7 +21,7 @@ from dtml.config import load_profile
 from dtml.experiments import EXTRA_ROWS, TABLES
 from dtml.methods import get_method
 from dtml.report.notes import caveats_once, shown_tables, table_kind
-from dtml.report.portable import portable_summary
+from dtml.report.portable import portable_config, portable_summary
 from dtml.report.render import show_table
 from dtml.runs import save_config
 from dtml.viz.results import plot_table_cases, plot_vs_paper
@@ -575,3 +575,11 @@ def test_failed_cases_are_named_in_one_sentence(tmp_path):
     (note,) = report.row_notes(report.table(2, records))
     assert note.startswith("M_s only: 1 of 2; M_d only: 2 of 2 (seed, case) values have Dice 0")
     assert "their Dice means down" in note
+
+
+def test_portable_config_names_no_machine_folder():
+    config = {"data": "/somewhere/LA", "data_id": "la-0123", "runs_dir": "/somewhere/queue/runs"}
+    out = portable_config(config)
+    assert out == {"data": None, "data_id": "la-0123", "runs_dir": "runs"}
+    assert portable_config({"runs_dir": "runs"}) == {"runs_dir": "runs"}  # relative: kept
+    assert config["runs_dir"] == "/somewhere/queue/runs"  # the input is not changed

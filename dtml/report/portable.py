@@ -32,10 +32,15 @@ def data_id_of(path: str | None) -> str:
 
 
 def portable_config(config: dict[str, Any]) -> dict[str, Any]:
-    """A saved config with its data path replaced by ``data_id``."""
-    if not config.get("data"):
-        return config
-    return {**config, "data": None, "data_id": config.get("data_id") or data_id_of(config["data"])}
+    """A saved config with its data path replaced by ``data_id`` and an absolute ``runs_dir`` by
+    its folder name (where the run cache lived is not part of the run: not in its key)."""
+    out = dict(config)
+    runs_dir = out.get("runs_dir")
+    if runs_dir and Path(runs_dir).is_absolute():
+        out["runs_dir"] = Path(runs_dir).name
+    if out.get("data"):
+        out["data"], out["data_id"] = None, out.get("data_id") or data_id_of(out["data"])
+    return out
 
 
 def portable_summary(summary: dict[str, Any], data_id: str | None = None) -> dict[str, Any]:
