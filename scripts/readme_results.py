@@ -18,7 +18,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from hardware_check import pairs  # scripts/ is on sys.path when this script runs
+from hardware_check import REFERENCES, pairs  # scripts/ is on sys.path when this script runs
 
 from dtml.experiments import shown_rows
 from dtml.report import committed_records, matches, paired_test, per_case, short_hardware
@@ -77,6 +77,36 @@ def _contrast(root: Path, hard: list[str], lower) -> str:
         + ", ".join(f"{c[:8]}… {std[c]:.2f}" for c in hard)
         + f"; median over the 80 training scans {statistics.median(std.values()):.2f}, lowest "
         f"of the 16 labeled scans {min(std[c] for c in labeled):.2f} (from `$DTML_DATA`)."
+    )
+
+
+def hardware_line(results: Path, split: str, tail: str) -> str | None:
+    """The bullet on run keys of ``split`` trained on two machines (``results/hardware_check``)."""
+    check = results / "hardware_check"
+    if not (check / "runs").is_dir():
+        return None
+    references = [r for name in REFERENCES for r in committed_records(results / name)]
+    described = []
+    for pair in pairs(check, references):
+        a, b, da, db = pair["a"], pair["b"], pair["da"], pair["db"]
+        if b.eval["split"] != split:
+            continue
+        described.append(
+            f"{b.method} ({b.config['labeled_count']} labeled) seed {b.seed}: "
+            f"{statistics.mean(da.values()):.2f} on {_short(a.train['hardware'])} "
+            f"({a.train['seconds_per_iteration']:.2f} s/it) vs "
+            f"{statistics.mean(db.values()):.2f} on {_short(b.train['hardware'])} "
+            f"({b.train['seconds_per_iteration']:.2f} s/it; "
+            f"largest per-case gap {max(abs(db[c] - da[c]) for c in da):.1f})"
+        )
+    if not described:
+        return None
+    return (
+        "The same run key (configuration and seed) trained on two machines "
+        f"([`results/{check.name}`](results/{check.name}/README.md)): "  # README-relative
+        + "; ".join(described)
+        + ". "
+        + tail
     )
 
 
@@ -152,24 +182,14 @@ def build_dev(out: Path) -> str:
         bullets.append(f"Mean Dice % over the other {16 - len(hard)} scans: {rest}.")
         if os.environ.get("DTML_DATA"):
             bullets.append(_contrast(Path(os.environ["DTML_DATA"]), hard, lower))
-    check = out.parent / "hardware_check"
-    if (check / "runs").is_dir():
-        described = []
-        for pair in pairs(check, records):
-            a, b, da, db = pair["a"], pair["b"], pair["da"], pair["db"]
-            described.append(
-                f"{b.method} ({b.config['labeled_count']} labeled) seed {b.seed}: "
-                f"{statistics.mean(da.values()):.2f} on {_short(a.train['hardware'])} vs "
-                f"{statistics.mean(db.values()):.2f} on {_short(b.train['hardware'])} "
-                f"(largest per-case gap {max(abs(db[c] - da[c]) for c in da):.1f})"
-            )
-        bullets.append(
-            "The same run key (configuration and seed) trained on both machines "
-            f"([`{check.as_posix()}`]({check.as_posix()}/README.md)): "
-            + "; ".join(described)
-            + ". A change of machine alone moves a run by this much, mostly on the hard scans: "
-            "read the spread over seeds in the table with that in mind."
-        )
+    same_key = hardware_line(
+        out.parent,
+        "dev",
+        "A change of machine alone moves a run by this much, mostly on the hard scans: read the "
+        "spread over seeds in the table with that in mind.",
+    )
+    if same_key:
+        bullets.append(same_key)
     hardware = sorted({r.train["hardware"] for r in records})
     text = (
         "\n".join(lines) + "\n\nComputed from the committed runs by `scripts/readme_results.py`:\n"

@@ -12,7 +12,11 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from readme_results import _pm, _short  # scripts/ is on sys.path (one formatter for both blocks)
+from readme_results import (
+    _pm,
+    _short,
+    hardware_line,
+)  # scripts/ is on sys.path (one formatter for both blocks)
 
 from dtml.experiments import paper_table, shown_rows
 from dtml.report import aggregate, committed_records, matches, paired_test, per_case
@@ -152,6 +156,14 @@ def build_test(out: Path) -> str:
     low = low_scale_line(runs, out.parent / "intensity_scale.csv")
     if low:
         bullets.append(low)
+    same_key = hardware_line(
+        out.parent,
+        "test",
+        "Both are `AMD EPYC` CPUs, one with AVX2 only, one with AVX-512 (the s/it tell them "
+        "apart): a change of CPU alone moves a run by this much.",
+    )
+    if same_key:
+        bullets.append(same_key)
     done = sum(len(v) for v in runs.values())
     hardware = sorted({r.train["hardware"] for v in runs.values() for r in v})
     if hardware:

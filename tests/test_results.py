@@ -40,13 +40,19 @@ def test_committed_tables_follow_from_the_committed_runs(folder):
 
 def test_hardware_check_pairs_one_run_key_on_two_machines():
     check = committed_records(RESULTS / "hardware_check")
-    reference = {r.name: r for r in committed_records(RESULTS / "cpu_dev")}
+    reference = {
+        r.name: r for name in ("cpu_dev", "cpu_paper") for r in committed_records(RESULTS / name)
+    }
     assert check
     for rec in check:
         twin = reference[rec.name]  # same method + config key
         same = {k: v for k, v in rec.config.items() if k not in NON_RESULT_FIELDS}
         assert {k: twin.config[k] for k in same} == same and twin.seed == rec.seed
-        assert twin.train["hardware"] != rec.train["hardware"]
+        assert twin.eval["split"] == rec.eval["split"]
+        # another machine: another name, or (two CPUs recorded as "AMD EPYC" before the vector
+        # unit was part of the name) a speed more than twice apart
+        speeds = sorted(r.train["seconds_per_iteration"] for r in (twin, rec))
+        assert twin.train["hardware"] != rec.train["hardware"] or speeds[1] > 2 * speeds[0]
         assert [c["case"] for c in twin.cases] == [c["case"] for c in rec.cases]
 
 
