@@ -136,7 +136,8 @@ def _restore(ckpt: dict, nets, opt) -> tuple[int, float, str, list]:
     if ckpt.get("cuda_rng") is not None and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(ckpt["cuda_rng"])
     commit = ckpt.get("commit", "unknown")
-    legs = ckpt.get("legs", [{"from_iteration": 0, "commit": commit, "hardware": "unknown"}])
+    first = {"from_iteration": 0, "elapsed_before": 0.0, "commit": commit, "hardware": "unknown"}
+    legs = ckpt.get("legs", [first])  # checkpoints written before legs were recorded
     return ckpt["iteration"], ckpt["elapsed"], commit, legs
 
 
@@ -215,7 +216,12 @@ def _train(cfg, out: Path, stop_after, progress, on_log) -> Path:
     # Each start or resume is a leg: a run resumed on another machine or commit says so.
     legs = [
         *legs,
-        {"from_iteration": start, "commit": git_commit(), "hardware": hardware(str(device))},
+        {
+            "from_iteration": start,
+            "elapsed_before": round(elapsed, 1),  # with the next leg's: this leg's seconds
+            "commit": git_commit(),
+            "hardware": hardware(str(device)),
+        },
     ]
     _rewrite_log(out / "log.csv", start)
     new_log = not (out / "log.csv").is_file()
@@ -270,7 +276,7 @@ def _train(cfg, out: Path, stop_after, progress, on_log) -> Path:
         "wall_seconds": round(elapsed, 1),
         "seconds_per_iteration": round(elapsed / max(cfg.iterations, 1), 4),
         "device": str(device),
-        "hardware": hardware(str(device)),
+        "hardware": hardware(str(device)),  # the last leg's; `commit` is the first leg's
         "precision": cfg.precision,
         "commit": commit,  # the code that started the run
         "legs": legs,  # every start and resume: iteration, commit, hardware

@@ -18,7 +18,11 @@ import statistics
 import sys
 from pathlib import Path
 
-from hardware_check import REFERENCES, pairs  # scripts/ is on sys.path when this script runs
+from hardware_check import (
+    REFERENCES,
+    _speed,
+    pairs,
+)  # scripts/ is on sys.path when this script runs
 
 from dtml.experiments import shown_rows
 from dtml.report import committed_records, matches, paired_test, per_case, short_hardware
@@ -94,9 +98,9 @@ def hardware_line(results: Path, split: str, tail: str) -> str | None:
         described.append(
             f"{b.method} ({b.config['labeled_count']} labeled) seed {b.seed}: "
             f"{statistics.mean(da.values()):.2f} on {_short(a.train['hardware'])} "
-            f"({a.train['seconds_per_iteration']:.2f} s/it) vs "
+            f"({_speed(a)} s/it) vs "
             f"{statistics.mean(db.values()):.2f} on {_short(b.train['hardware'])} "
-            f"({b.train['seconds_per_iteration']:.2f} s/it; "
+            f"({_speed(b)} s/it; "
             f"largest per-case gap {max(abs(db[c] - da[c]) for c in da):.1f})"
         )
     if not described:

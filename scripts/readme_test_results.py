@@ -150,6 +150,30 @@ def low_scale_line(runs: dict[str, list], scale_csv: Path) -> str | None:
     )
 
 
+def speed_line(runs: dict[str, list]) -> str | None:
+    """Runs of one method whose training speeds differ more than 2x: more than one machine,
+    whatever their hardware names say (older provenance names no vector unit)."""
+    by_method: dict[str, list] = {}
+    for label, records in runs.items():
+        for r in records:
+            seconds = r.train.get("seconds_per_iteration")
+            if seconds:
+                by_method.setdefault(r.method, []).append((seconds, label, r.seed))
+    parts = []
+    for method, items in sorted(by_method.items()):
+        items.sort()
+        if items[-1][0] > 2 * items[0][0]:
+            runs_text = ", ".join(f"{label} s{seed} {sec:.2f}" for sec, label, seed in items)
+            parts.append(f"{method}: {runs_text}")
+    if not parts:
+        return None
+    return (
+        "By their training speed (s/it, one thread), these runs come from more than one machine: "
+        + "; ".join(parts)
+        + "."
+    )
+
+
 def build_test(out: Path) -> str:
     runs = runs_by_row(out)
     bullets = claim_lines(runs)
@@ -168,6 +192,9 @@ def build_test(out: Path) -> str:
     hardware = sorted({r.train["hardware"] for v in runs.values() for r in v})
     if hardware:
         bullets.append(f"Hardware of these runs: {'; '.join(hardware)}.")
+    speeds = speed_line(runs)
+    if speeds:
+        bullets.append(speeds)
     text = "\n".join(table_lines(runs))
     text += (
         f"\n\n{done} of {3 * len(ROWS)} runs done; the rest are queued in "

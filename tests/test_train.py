@@ -34,6 +34,19 @@ def test_killed_run_resumes_to_identical_weights(tiny_cfg, tmp_path, method):
     assert json.loads((whole / "train_summary.json").read_text())["legs"][0]["from_iteration"] == 0
 
 
+def test_a_checkpoint_from_before_legs_resumes_with_its_first_leg_unknown(tiny_cfg):
+    out = train(tiny_cfg, stop_after=2, progress=False)
+    ckpt = torch.load(out / "last.pt", weights_only=False)
+    del ckpt["legs"]  # as written by the code before legs were recorded
+    torch.save(ckpt, out / "last.pt")
+    legs = json.loads((train(tiny_cfg, progress=False) / "train_summary.json").read_text())["legs"]
+    assert [(leg["from_iteration"], leg["hardware"] == "unknown") for leg in legs] == [
+        (0, True),
+        (2, False),
+    ]
+    assert legs[1]["elapsed_before"] > 0
+
+
 def test_identical_config_is_never_trained_twice(tiny_cfg):
     out = train(tiny_cfg, progress=False)
     stamp = (out / "final.pt").stat().st_mtime_ns

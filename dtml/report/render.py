@@ -124,7 +124,8 @@ def _labeled_tag(run: Mapping[str, Any], runs: Mapping[str, Mapping[str, Any]]) 
 
 
 def short_hardware(name: str | None) -> str:
-    """``NVIDIA H200`` -> ``H200``; ``<cpu model> (1 threads)`` -> ``CPU, 1 threads``."""
+    """``NVIDIA H200`` -> ``H200``; ``<cpu model> (1 threads, AVX512)`` -> ``CPU, 1 threads,
+    AVX512`` (older provenance has no vector unit: ``CPU, 1 threads``)."""
     if not name:
         return "unknown hardware"
     if name.startswith("NVIDIA "):
