@@ -113,6 +113,10 @@ def test_paper_figures_end_to_end_on_tiny_runs(tiny_root, tiny_runs, tmp_path):
     assert str(tmp_path) not in text and tiny_root not in text
     assert not any(s.startswith(("/", "~")) for s in _strings(prov)), "a machine path"
     assert cf.provenance_markdown(prov).startswith("**'ci' profile, paper split, seed 1")
+    name = prov["runs"][vf.DTML]["name"]
+    assert "retrain" not in cf.provenance_markdown(prov, {name: prov["runs"][vf.DTML]["mean_dice"]})
+    retrained = cf.provenance_markdown(prov, {name: 0.5})
+    assert f"retrain of the committed run `{name}`" in retrained and "50.00 %" in retrained
     assert prov["rendered"]["command"].endswith("--slices 1") and len(prov["case"]["slices_z"]) == 1
 
 

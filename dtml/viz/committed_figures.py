@@ -51,8 +51,26 @@ def pending_runs(results_dir: str | Path, seed: int = 1) -> list[str]:
     return [row.label for row in rows if seed not in {r.seed for r in row_records(row, records)}]
 
 
-def provenance_markdown(provenance: Mapping[str, Any]) -> str:
-    """A short paragraph naming where a committed figure set comes from (runs, case, data)."""
+def committed_mean_dice(results_dir: str | Path) -> dict[str, float]:
+    """Mean Dice (fraction) of each committed, evaluated run under ``results_dir/runs``, by name."""
+    from dtml.report.records import committed_records
+
+    return {
+        r.name: float(r.eval["metrics_voxel"]["dice"]["mean"])
+        for r in committed_records(results_dir)
+        if r.evaluated
+    }
+
+
+def provenance_markdown(
+    provenance: Mapping[str, Any], committed: Mapping[str, float] | None = None
+) -> str:
+    """A short paragraph naming where a committed figure set comes from (runs, case, data).
+
+    ``committed``: mean Dice of the committed runs by name (:func:`committed_mean_dice`); a drawn
+    run whose committed namesake scores otherwise is named as a retrain of that key (checkpoints
+    are never committed, so a figure may need one, e.g. on another machine).
+    """
     runs = provenance.get("runs", {})
     names = "; ".join(
         f"{label}: `{run.get('name')}` (trained at `{run.get('train_commit')}` on "
@@ -67,5 +85,18 @@ def provenance_markdown(provenance: Mapping[str, Any]) -> str:
         f"{provenance.get('seed')}, data `{provenance.get('data_id')}`.** Runs: {names}. "
         f"Case `{case.get('id')}` ({case.get('rule')}); its Dice: {dice} (original grid). "
         f"Drawn at commit `{provenance.get('rendered', {}).get('commit')}` by "
-        "`scripts/paper_figures.py`."
+        "`scripts/paper_figures.py`." + _retrains(runs, committed or {})
     )
+
+
+def _retrains(runs: Mapping[str, Any], committed: Mapping[str, float]) -> str:
+    out = ""
+    for label, run in runs.items():
+        name, drawn = run.get("name"), float(run.get("mean_dice", 0))
+        if name in committed and abs(committed[name] - drawn) > 1e-9:
+            out += (
+                f" The {label} drawn is a retrain of the committed run `{name}` (same key; "
+                f"checkpoints are never committed): mean Dice {100 * drawn:.2f} % against "
+                f"{100 * committed[name]:.2f} % for the committed run, which the tables use."
+            )
+    return out
