@@ -296,6 +296,11 @@ def test_rows_match_by_config(tmp_path):
     assert t3["V-Net (lower bound)"]["dice_seeds_mean"] == pytest.approx(70.0)
     # the upper bound (no unlabeled scan) must not hide the split's unlabeled pool
     assert "(16 labeled / 48 unlabeled / 16 validation)" in report.describe_setting(records)
+    assert "normalization" not in report.describe_setting(records)  # stored inputs: no mention
+    volume = report.collect(
+        [make_run(tmp_path / "volume", "supervised", 1, [0.8, 0.8], normalization="volume")]
+    )
+    assert report.describe_setting(volume).endswith(", inputs `normalization: volume`")
     # Table 2's "M_s only" is the same run as Table 3's lower bound
     t2 = by_label(report.table(2, records))
     assert t2["M_s only"]["runs"] == t3["V-Net (lower bound)"]["runs"]

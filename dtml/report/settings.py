@@ -104,7 +104,15 @@ def describe_setting(records: Sequence[RunRecord]) -> str:
         f"({len(rec.cases)} cases), {c.get('fidelity')} fidelity, {c.get('iterations')} "
         f"iterations, {c.get('base_filters')} base filters, patch "
         f"{'x'.join(str(p) for p in c.get('patch', []))}, {c.get('precision')}"
+        f"{_inputs(c)}"
     )
+
+
+def _inputs(config: dict) -> str:
+    """The inputs when they are not the release's stored intensities (the normalisation study:
+    ``normalization: volume`` re-z-scores each volume), else nothing."""
+    normalization = config.get("normalization", "stored")
+    return "" if normalization == "stored" else f", inputs `normalization: {normalization}`"
 
 
 def _reference(records: Sequence[RunRecord]) -> RunRecord:
