@@ -22,7 +22,8 @@ REFERENCES = ("cpu_dev", "cpu_paper")  # default reference folders, beside the c
 
 def pairs(check: Path, reference_records) -> list[dict]:
     """Each run of ``<check>/runs`` with its same-key twin among ``reference_records``:
-    ``a`` (twin) and ``b`` (rerun) records and their per-case Dice % (``da``, ``db``)."""
+    ``a`` (twin) and ``b`` (rerun) records, their per-case Dice % (``da``, ``db``), their mean
+    Dice % (``means``) and the largest per-case difference (``largest_gap``)."""
     ref = {r.name: r for r in reference_records if r.evaluated}
     out = []
     for rec in sorted(committed_records(check), key=lambda r: r.name):
@@ -33,7 +34,9 @@ def pairs(check: Path, reference_records) -> list[dict]:
         a = ref[rec.name]
         da = {c["case"]: 100 * c["dice"] for c in a.cases}
         db = {c["case"]: 100 * c["dice"] for c in rec.cases}
-        out.append({"a": a, "b": rec, "da": da, "db": db})
+        means = statistics.mean(da.values()), statistics.mean(db.values())
+        gap = max(abs(db[c] - da[c]) for c in da)
+        out.append({"a": a, "b": rec, "da": da, "db": db, "means": means, "largest_gap": gap})
     return out
 
 
@@ -68,7 +71,7 @@ def build(check: Path, references: list[Path]) -> str:
         a, b, da, db = pair["a"], pair["b"], pair["da"], pair["db"]
         diffs = sorted(((db[c] - da[c], c) for c in da), key=lambda t: -abs(t[0]))
         worst = ", ".join(f"{c[:8]}…: {da[c]:.1f} → {db[c]:.1f}" for _, c in diffs[:3])
-        mean_a, mean_b = statistics.mean(da.values()), statistics.mean(db.values())
+        mean_a, mean_b = pair["means"]
         lines.append(
             f"| `{b.name}` | {b.method} | {b.eval['split']} | {b.config['labeled_count']} | "
             f"{b.seed} | {mean_a:.2f} ({short_hardware(a.train['hardware'])}) | "

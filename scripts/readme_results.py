@@ -92,16 +92,14 @@ def hardware_line(results: Path, split: str, tail: str) -> str | None:
     references = [r for name in REFERENCES for r in committed_records(results / name)]
     described = []
     for pair in pairs(check, references):
-        a, b, da, db = pair["a"], pair["b"], pair["da"], pair["db"]
+        a, b, (mean_a, mean_b) = pair["a"], pair["b"], pair["means"]
         if b.eval["split"] != split:
             continue
         described.append(
             f"{b.method} ({b.config['labeled_count']} labeled) seed {b.seed}: "
-            f"{statistics.mean(da.values()):.2f} on {_short(a.train['hardware'])} "
-            f"({_speed(a)} s/it) vs "
-            f"{statistics.mean(db.values()):.2f} on {_short(b.train['hardware'])} "
-            f"({_speed(b)} s/it; "
-            f"largest per-case gap {max(abs(db[c] - da[c]) for c in da):.1f})"
+            f"{mean_a:.2f} on {_short(a.train['hardware'])} ({_speed(a)} s/it) vs "
+            f"{mean_b:.2f} on {_short(b.train['hardware'])} ({_speed(b)} s/it; "
+            f"largest per-case gap {pair['largest_gap']:.1f})"
         )
     if not described:
         return None
