@@ -7,6 +7,14 @@ from dtml.bench.__main__ import main
 from dtml.bench.train_step import run
 
 
+def _ratio_bounds(reference: float, ours: float, half_unit: float = 5e-5) -> tuple[float, float]:
+    """The range of reference / ours that times reported rounded to 4 decimals allow (tiny nets
+    step in about a millisecond, where that rounding moves the ratio by more than 0.01)."""
+    return (reference - half_unit) / (ours + half_unit), (reference + half_unit) / (
+        ours - half_unit
+    )
+
+
 def test_train_step_bench_reports_equal_updates_and_ratios(capsys):
     result = run(["--filters", "2", "--patch", "16x16x16", "--repeats", "1", "--threads", "1"])
     assert result["equal"] is True
@@ -15,10 +23,12 @@ def test_train_step_bench_reports_equal_updates_and_ratios(capsys):
     # whole iterations (batch drawing + augmentation + step), reported apart from the step alone
     for key in ("iteration_reference_s", "iteration_ours_s", "iteration_ours_bf16_s", "batch_s"):
         assert result[key] > 0
-    ratio = result["iteration_reference_s"] / result["iteration_ours_s"]
-    assert result["iteration_ratio"] == pytest.approx(ratio, abs=0.01)
-    ratio_bf16 = result["iteration_reference_s"] / result["iteration_ours_bf16_s"]
-    assert result["iteration_ratio_bf16"] == pytest.approx(ratio_bf16, abs=0.01)
+    for ratio, ours in (
+        ("iteration_ratio", "iteration_ours_s"),
+        ("iteration_ratio_bf16", "iteration_ours_bf16_s"),
+    ):
+        low, high = _ratio_bounds(result["iteration_reference_s"], result[ours])
+        assert low - 0.005 <= result[ratio] <= high + 0.005, (ratio, result)
     assert result["config"]["volumes"] == [24, 24, 24]
 
 
