@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
+import yaml
 
 from dtml.config import TrainConfig
 from dtml.data.la import write_case, write_list
@@ -62,3 +65,32 @@ def tiny_cfg(tiny_root, tmp_path) -> TrainConfig:
         eval_stride=(8, 8, 8),
         runs_dir=str(tmp_path / "runs"),
     )
+
+
+@pytest.fixture()
+def tiny_plan_set() -> dict:
+    """A plan's ``set:`` for a 2-filter V-Net on 16^3 crops for 4 iterations: seconds per run."""
+    return {
+        "base_filters": 2,
+        "patch": "16x16x16",
+        "iterations": 4,
+        "lr_step": 2,
+        "rampup_step": 1,
+        "rampup_steps": 4,
+        "val_count": 2,
+        "labeled_count": 4,
+        "eval_stride": [8, 8, 8],
+        "checkpoint_every": 2,
+        "threads": 1,
+    }
+
+
+@pytest.fixture()
+def write_plan():
+    """``write_plan(path, **plan)``: the plan as a YAML file; returns its path as a string."""
+
+    def write(path: Path, **plan) -> str:
+        path.write_text(yaml.safe_dump(plan, sort_keys=False))
+        return str(path)
+
+    return write

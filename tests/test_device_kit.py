@@ -17,7 +17,6 @@ import tarfile
 from pathlib import Path
 
 import pytest
-import yaml
 
 from dtml.data.export import export
 from dtml.data.exported import available_cases, read_manifest
@@ -32,17 +31,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "device_sweep.py"
 # packages the GPU machine does not have (docs/gpu.md): importing one fails in the twin run
 NOT_ON_DEVICE = ("medpy", "submitit", "nibabel", "nrrd", "papermill", "jupyterlab")
-TINY = {  # a 2-filter V-Net on 16^3 crops for 4 iterations (as tests/test_sweep.py)
-    "base_filters": 2,
-    "patch": "16x16x16",
-    "iterations": 4,
-    "lr_step": 2,
-    "rampup_step": 1,
-    "rampup_steps": 4,
-    "labeled_count": 4,
-    "eval_stride": [8, 8, 8],
-    "checkpoint_every": 2,
-}
 FAKE_FIGURES = """import argparse, pathlib
 p = argparse.ArgumentParser()
 for a in ("--runs", "--data", "--profile", "--split", "--seed", "--out", "--device"):
@@ -70,12 +58,19 @@ def kit(tmp_path, monkeypatch):
 
 
 @pytest.fixture()
-def parts(tiny_root, tmp_path, kit) -> list[Path]:
+def parts(tiny_root, tmp_path, kit, tiny_plan_set, write_plan) -> list[Path]:
     """The tiny data's export (grid 0.5) split into two parts; part 1 first holds the scans the
     smallest run (the lower bound: 4 labeled + 2 test scans) needs."""
     full = tmp_path / "la_export"
     export(tiny_root, "ci", full, shard_mb=0.004)
-    plan = write_plan(tmp_path / "plan.yaml")
+    plan = write_plan(
+        tmp_path / "plan.yaml",
+        profile="ci",
+        split="paper",
+        seeds=[1],
+        set=tiny_plan_set,
+        stages=[{"name": "t3", "rows": ["V-Net (lower bound)", "DTML"]}],
+    )
     manifest = read_manifest(full)
     streams = sum(
         e[k]["size"]
@@ -91,18 +86,6 @@ def parts(tiny_root, tmp_path, kit) -> list[Path]:
     found = sorted((tmp_path / ".gpu").glob("la_export-part*"))
     assert len(found) == 2
     return found
-
-
-def write_plan(path: Path) -> str:
-    plan = {
-        "profile": "ci",
-        "split": "paper",
-        "seeds": [1],
-        "set": TINY,
-        "stages": [{"name": "t3", "rows": ["V-Net (lower bound)", "DTML"]}],
-    }
-    path.write_text(yaml.safe_dump(plan, sort_keys=False))
-    return str(path)
 
 
 def run_kit(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess:

@@ -1,53 +1,29 @@
-"""dtml sweep: plan expansion and errors, dry run, the local executor, submitit's debug executor."""
+"""dtml sweep: dry run, the local executor, submitit's debug executor, documented commands."""
 
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from pathlib import Path
 
 import pytest
 import torch
-import yaml
 
-from dtml.sweep import (
-    RUNTIME_KEYS,
-    load_plan,
-    main,
-    needed_cases,
-    parse_indices,
-    plan_value,
-    run_config,
-    runtime_overrides,
-)
+from dtml.plan import RUNTIME_KEYS, load_plan, parse_indices, run_config, runtime_overrides
+from dtml.sweep import build_parser, main, needed_cases
 
-TINY = {  # a 2-filter V-Net on 16^3 crops for 4 iterations: seconds per run
-    "base_filters": 2,
-    "patch": "16x16x16",
-    "iterations": 4,
-    "lr_step": 2,
-    "rampup_step": 1,
-    "rampup_steps": 4,
-    "val_count": 2,
-    "labeled_count": 4,
-    "eval_stride": [8, 8, 8],
-    "checkpoint_every": 2,
-    "threads": 1,
-}
-
-
-def write_plan(path: Path, **plan) -> str:
-    path.write_text(yaml.safe_dump(plan, sort_keys=False))
-    return str(path)
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture()
-def tiny_plan(tmp_path) -> str:
+def tiny_plan(tmp_path, tiny_plan_set, write_plan) -> str:
     return write_plan(
         tmp_path / "plan.yaml",
         profile="ci",
         split="dev",
         seeds=[1],
-        set={**TINY, "runs_dir": str(tmp_path / "runs")},
+        set={**tiny_plan_set, "runs_dir": str(tmp_path / "runs")},
         stages=[{"name": "only", "rows": ["M_s only", "DTML (labeled only)"]}],
     )
 
@@ -56,72 +32,6 @@ def dry_run(plan: str, root: str, capsys, *extra: str) -> list[dict]:
     capsys.readouterr()
     assert main([plan, "--dry-run", "--data", root, *extra]) == 0
     return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-
-
-def test_expansion_order_and_override_precedence(tmp_path, tiny_root):
-    path = write_plan(
-        tmp_path / "p.yaml",
-        profile="ci",
-        split="dev",
-        seeds=[1, 2],
-        labeled_counts=[4, 2],
-        set={**TINY, "lr": 0.02},
-        stages=[
-            {"name": "a", "rows": ["M_s only", "DTML"]},
-            {"name": "b", "rows": ["M_d only"], "seeds": [7], "set": {"lr": 0.5}},
-        ],
-    )
-    plan = load_plan(path)
-    order = [(r.stage, r.label, r.overrides["labeled_count"], r.seed) for r in plan.runs]
-    assert order == [
-        ("a", "M_s only", 4, 1),
-        ("a", "M_s only", 4, 2),
-        ("a", "M_s only", 2, 1),
-        ("a", "M_s only", 2, 2),
-        ("a", "DTML", 4, 1),
-        ("a", "DTML", 4, 2),
-        ("a", "DTML", 2, 1),
-        ("a", "DTML", 2, 2),
-        ("b", "M_d only", 4, 7),
-        ("b", "M_d only", 2, 7),
-    ]
-    assert plan.stages == ("a", "b")
-    cfgs = [run_config(plan, r, tiny_root) for r in plan.runs]
-    assert [c.lr for c in cfgs] == [0.02] * 8 + [0.5] * 2  # the stage's set wins
-    assert {c.patch for c in cfgs} == {(16, 16, 16)} and {c.profile for c in cfgs} == {"ci"}
-    assert [c.method for c in cfgs[:5]] == ["supervised"] * 4 + ["dtml"]
-    assert len({c.key() for c in cfgs}) == len(cfgs)  # every run its own configuration
-
-
-@pytest.mark.parametrize(
-    ("plan", "message"),
-    [
-        ({"stages": [{"rows": ["DTML"]}], "seed": [1]}, r"unknown plan keys \['seed'\]"),
-        ({"stages": [{"name": "s", "rows": ["DTML"], "row": 1}]}, r"stage 's': unknown keys"),
-        ({"stages": [{"name": "s", "rows": ["Nope"]}]}, r"stage 's': unknown row 'Nope'"),
-        ({"set": {"bogus": 1}, "stages": [{"rows": ["DTML"]}]}, r"unknown config keys \['bogus'\]"),
-        ({"set": {"patch": "16x16"}, "stages": [{"rows": ["DTML"]}]}, r"bad value in 'set'"),
-        ({"set": {"method": "dtc"}, "stages": [{"rows": ["DTML"]}]}, r"cannot change \['method'\]"),
-        ({"profile": "gpu", "stages": [{"rows": ["DTML"]}]}, r"unknown profile 'gpu'"),
-        ({"seeds": 3, "stages": [{"rows": ["DTML"]}]}, r"'seeds' must be a non-empty list"),
-        ({"stages": []}, r"the plan has no runs"),
-    ],
-)
-def test_plan_errors_are_one_line_naming_the_file(tmp_path, plan, message):
-    path = write_plan(tmp_path / "bad.yaml", **plan)
-    with pytest.raises(ValueError, match=message) as info:
-        load_plan(path)
-    assert str(info.value).startswith(f"{path}: ") and "\n" not in str(info.value)
-
-
-def test_missing_or_unparsable_plan_is_named(tmp_path):
-    with pytest.raises(FileNotFoundError, match=rf"{tmp_path}/none.yaml: plan file not found"):
-        load_plan(tmp_path / "none.yaml")
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("stages: [\n")
-    with pytest.raises(ValueError, match=rf"{bad}: not valid YAML") as info:
-        load_plan(bad)
-    assert "\n" not in str(info.value)
 
 
 def test_set_takes_only_fields_outside_the_run_key(tiny_plan, tiny_root, tmp_path, capsys):
@@ -170,15 +80,6 @@ def test_local_executor_then_skip_then_debug_executor(tiny_plan, tiny_root, tmp_
             assert all(torch.equal(ours[net][k], v) for k, v in ref[net].items())
 
 
-def test_plan_values_are_converted_as_set_would_convert_them():
-    from dtml.config import parse_overrides
-
-    for name, value in [("patch", "16x16x16"), ("lr", "0.5"), ("consistency", "none")]:
-        assert plan_value(name, value) == parse_overrides([f"{name}={value}"])[name]
-    assert plan_value("patch", [16, 16, 32]) == (16, 16, 32)
-    assert plan_value("k", 1500) == 1500 and plan_value("eval_patch", None) is None
-
-
 def test_indices_select_runs_and_bad_ones_are_named(tiny_plan, tiny_root, capsys):
     assert parse_indices("0-2,5,1", 6) == [0, 1, 2, 5]
     for text, message in [("7", r"'7' outside 0\.\.5"), ("a", "'a' is not an index"), ("3-1", "")]:
@@ -187,12 +88,12 @@ def test_indices_select_runs_and_bad_ones_are_named(tiny_plan, tiny_root, capsys
     assert [r["index"] for r in dry_run(tiny_plan, tiny_root, capsys, "--indices", "1")] == [1]
 
 
-def test_needed_cases_are_the_scans_a_run_reads(tmp_path, tiny_root):
+def test_needed_cases_are_the_scans_a_run_reads(tmp_path, tiny_root, tiny_plan_set, write_plan):
     path = write_plan(
         tmp_path / "p.yaml",
         profile="ci",
         split="paper",
-        set=TINY,
+        set=tiny_plan_set,
         stages=[{"rows": ["V-Net (lower bound)", "DTML", "DTML (labeled only)"]}],
     )
     plan = load_plan(path)
@@ -223,3 +124,18 @@ def test_time_limit_stops_runs_and_start_window_skips_them(tmp_path, monkeypatch
     assert "run 0 stopped at the time limit" in out and "run 1 stopped" in out
     assert sweep._run_local("plan.yaml", [3], None, [], 1, start_within=-1.0) == 0
     assert len(started) == 2 and "runs [3] not started" in capsys.readouterr().out
+
+
+def test_documented_sweep_commands_parse():
+    """Every ``python -m dtml sweep ...`` line in the README, docs and plans is a valid command."""
+    files = [ROOT / "README.md", *(ROOT / "docs").glob("*.md"), *(ROOT / "plans").glob("*.yaml")]
+    found = 0
+    for path in files:
+        for line in path.read_text().splitlines():
+            match = re.search(r"python -m dtml sweep ([^`#]*)", line)
+            if match is None or not match.group(1).strip():
+                continue
+            args = build_parser().parse_args(shlex.split(match.group(1)))  # exits on a bad option
+            assert args.plan.endswith(".yaml"), f"{path.name}: {line.strip()}"
+            found += 1
+    assert found >= 4  # README (3 lines) and the benchmark plan's header

@@ -43,7 +43,8 @@ def draw_figures(
     """Figures 2-3 (``scripts/paper_figures.py``, run in ``root``) into ``out`` when seed 1's lower
     bound and DTML of one stage are finished here; skipped (and said) otherwise. Never fails the
     call; returns whether PNGs were written."""
-    from dtml.sweep import run_config, state
+    from dtml.plan import run_config
+    from dtml.sweep import state
 
     script = Path(args.figures_script)
     if args.no_figures or not script.is_file():

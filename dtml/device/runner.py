@@ -36,8 +36,9 @@ def run_progress(run: Path) -> dict[str, Any]:
 def select_runs(args, plan, data: str, t0: float, say: Say) -> tuple[list[int], dict[int, str]]:
     """The plan indices to start, and why each other selected index is not started."""
     from dtml.data.exported import available_cases
+    from dtml.plan import parse_indices, run_config
     from dtml.runs import run_dir
-    from dtml.sweep import needed_cases, parse_indices, run_config, state
+    from dtml.sweep import needed_cases, state
 
     chosen = parse_indices(args.indices, len(plan.runs)) if args.indices else None
     stages = set(args.only.split(",")) if args.only else None
@@ -73,8 +74,8 @@ def select_runs(args, plan, data: str, t0: float, say: Say) -> tuple[list[int], 
 
 def run_names(plan, indices: Sequence[int], data: str, runs_dir: str) -> dict[int, Path]:
     """Run folder of each index."""
+    from dtml.plan import run_config
     from dtml.runs import run_dir
-    from dtml.sweep import run_config
 
     return {
         i: run_dir(run_config(plan, plan.runs[i], data, {"runs_dir": runs_dir}).with_data_id())
@@ -110,7 +111,7 @@ def sweep(
     )
     reader = threading.Thread(target=lambda: [say(line.rstrip()) for line in proc.stdout])
     reader.start()
-    from dtml.sweep import load_plan
+    from dtml.plan import load_plan
 
     folders = run_names(load_plan(args.plan), start, data, args.runs_dir)
     backstop = time.monotonic() + time_limit + 45  # the sweep itself stops its runs at the limit

@@ -59,7 +59,7 @@ def run_call(args, root: Path, say: Log) -> int:
     for part in parts:
         stash_part(part)
     data = str(data_folder(parts, work / "export-joined"))
-    from dtml.sweep import load_plan
+    from dtml.plan import load_plan
 
     plan = load_plan(args.plan)
     commit = commit_of(args.commit, parts)

@@ -37,7 +37,8 @@ def first_cases(plan_path: str, data: str, limit: int) -> list[str]:
     """Case ids to put in part 1: the union of the needs of the runs that need the fewest scans,
     grown run by run while it fits in ``limit`` bytes, so part 1 alone serves those runs."""
     from dtml.data.exported import case_streams, read_manifest
-    from dtml.sweep import load_plan, needed_cases, run_config
+    from dtml.plan import load_plan, run_config
+    from dtml.sweep import needed_cases
 
     plan = load_plan(plan_path)
     manifest = read_manifest(data)
