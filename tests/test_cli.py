@@ -1,13 +1,18 @@
 import argparse
 import json
+import re
+import shlex
 import shutil
 import subprocess
 import sys
 import types
+from pathlib import Path
 
 import pytest
 
-from dtml.cli import build_parser, main
+from dtml.cli import build_parser, main, run
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_train_then_evaluate_from_the_command_line(tiny_root, tmp_path, capsys):
@@ -42,6 +47,41 @@ def test_notebooks_subcommand_passes_options_through(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["notebooks", "--profile", "ci", "--only", "99_nonexistent"])
     assert exit_info.value.code == 2
+
+
+def documented_commands() -> list[tuple[str, list[str]]]:
+    """``python -m dtml <command> <options>`` as written in the README, docs, plans and notebooks:
+    (file, argv), options in ``[...]`` left out; a command named without options is prose."""
+    files = [ROOT / "README.md", *(ROOT / "docs").glob("*.md"), *(ROOT / "plans").glob("*.yaml")]
+    files += sorted((ROOT / "notebooks").glob("*.ipynb"))
+    found = []
+    for path in files:
+        for match in re.finditer(r"python -m dtml ([a-z]+)([^`#\"|\[\n\\]*)", path.read_text()):
+            words = shlex.split(match.group(2))
+            if any(w.startswith("--") for w in words):
+                found.append((path.name, [match.group(1), *words]))
+    return found
+
+
+def test_documented_commands_parse(monkeypatch):
+    """Every documented command line is accepted by the parser of its command (nothing runs)."""
+
+    class Parsed(Exception):
+        pass
+
+    parse = argparse.ArgumentParser.parse_args
+
+    def parse_only(self, args=None, namespace=None):
+        parse(self, args, namespace)  # a bad option ends here (SystemExit, not Parsed)
+        raise Parsed
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", parse_only)
+    commands = documented_commands()
+    assert {argv[0] for _, argv in commands} >= {"train", "evaluate", "sweep", "publish", "cache"}
+    for name, argv in commands:
+        with pytest.raises(Parsed):
+            print(name, argv)  # shown when the line fails
+            run(argv)
 
 
 # --- errors a user can act on: one line on stderr, exit status 2, no traceback -------------------
