@@ -18,6 +18,7 @@ from readme_results import (
     hardware_line,
 )  # scripts/ is on sys.path (one formatter for both blocks)
 
+from dtml.config import NORMALIZATIONS
 from dtml.experiments import paper_table, shown_rows
 from dtml.report import aggregate, committed_records, matches, paired_test, per_case
 from dtml.report.normalization import (
@@ -27,6 +28,7 @@ from dtml.report.normalization import (
     normalization_study,
     read_scale,
     runs_done,
+    study_runs,
     study_table,
 )
 
@@ -81,11 +83,19 @@ def runs_by_row(out: Path) -> dict[str, list]:
     return found
 
 
+def _wall(record) -> str:
+    """``s1 CPU 139 min (2.77 s/it)``: the speed tells machines apart where the name cannot."""
+    seconds = record.train.get("seconds_per_iteration")
+    speed = f" ({seconds:.2f} s/it)" if seconds else ""
+    hardware = _short(record.train["hardware"])
+    return f"s{record.seed} {hardware} {record.train['wall_seconds'] / 60:.0f} min{speed}"
+
+
 def table_lines(runs: dict[str, list]) -> list[str]:
     paper = _paper_dice()
     lines = [
         "| row | seeds | ours Dice % (over seeds) | ours Dice % (over the 20 scans) "
-        "| paper Dice % | ours - paper | trained on: wall time / run |",
+        "| paper Dice % | ours - paper | trained on: wall time / run (s/it) |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for _, label, name in ROWS:
@@ -97,10 +107,7 @@ def table_lines(runs: dict[str, list]) -> list[str]:
             continue
         agg = aggregate(found, "dice", 100.0)
         gap = "–" if p is None else f"{agg['seeds_mean'] - p:+.2f}"
-        walls = ", ".join(
-            f"s{r.seed} {_short(r.train['hardware'])} {r.train['wall_seconds'] / 60:.0f} min"
-            for r in found
-        )
+        walls = ", ".join(_wall(r) for r in found)
         lines.append(
             f"| {name} | {len(found)} of 3 | {_pm(agg['seeds_mean'], agg['seeds_std'])} | "
             f"{_pm(agg['cases_mean'], agg['cases_std'])} | {p_text} | {gap} | {walls} |"
@@ -170,7 +177,7 @@ def speed_line(runs: dict[str, list]) -> str | None:
     return (
         "By their training speed (s/it, one thread), these runs come from more than one machine: "
         + "; ".join(parts)
-        + "."
+        + ". Wall times and speeds compare only between runs of one machine."
     )
 
 
@@ -207,12 +214,26 @@ def build_test(out: Path) -> str:
 def build_normalization(out: Path) -> str:
     """The normalisation study's block: its table, the low-scale scans and one sentence per gain
     test (``waiting for ...`` while runs are missing)."""
-    study = normalization_study(committed_records(out), read_scale(out.parent / SCALE_FILE))
+    records = committed_records(out)
+    study = normalization_study(records, read_scale(out.parent / SCALE_FILE))
     done, planned = runs_done(study)
     bullets = [
         low_scale_sentence(study.groups),
         *(gain_sentence(t, study.groups) for t in study.tests),
     ]
+    by_row = {
+        f"{label} `{norm}`": found
+        for norm in NORMALIZATIONS
+        for label, found in study_runs(records, norm).items()
+    }
+    speeds = speed_line(by_row)
+    if speeds:  # a row compared across two CPUs also compares the CPUs (results/hardware_check)
+        bullets.append(
+            speeds.replace("these runs", "the study's runs")
+            + " A gain or a `stored` vs `volume` difference between runs of two machines also "
+            "holds the change of CPU (how much one key moves with it: the same-key bullet above, "
+            "[`results/hardware_check`](results/hardware_check/README.md))."
+        )
     text = study_table(study)
     text += (
         f"\n{done} of {planned} runs done: the `stored` rows are the benchmark's runs above, the "
