@@ -32,3 +32,15 @@ def test_committed_files(check):
         if check == "venue" and re.search("MICCAI[\\s,]*2021", text):
             bad.append(str(path.relative_to(ROOT)))
     assert not bad, f"{check} found in: {bad[:10]}"
+
+
+def test_readme_layout_names_every_package_module():
+    """The README's layout block lists each module and sub-package of dtml/ (none forgotten)."""
+    readme = (ROOT / "README.md").read_text()
+    layout = readme.split("## Layout", 1)[1].split("```", 2)[1]
+    listed = set(re.findall(r"^  (\w+(?:\.py|/))", layout, flags=re.MULTILINE))
+    package = ROOT / "dtml"
+    present = {p.name for p in package.glob("*.py") if not p.name.startswith("__")}
+    present |= {p.name + "/" for p in package.iterdir() if (p / "__init__.py").is_file()}
+    assert present - listed == set(), "modules missing from the README layout"
+    assert listed - present == set(), "the README layout lists modules that do not exist"
