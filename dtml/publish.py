@@ -31,6 +31,7 @@ from dtml.report.normalization import (
     save_study,
     study_markdown,
 )
+from dtml.report.settings import inputs_note
 
 TITLES = {
     1: "Table 1: supervised losses of M_d",
@@ -62,7 +63,8 @@ def publish(
                 continue
             name = f"table{n}" + (f"_setting{i + 1}" if i else "")
             written += save_table(result.rows, out, name, result.provenance)
-            sections.append(table_markdown(result, f"{TITLES[n]} ({name})"))
+            inputs = inputs_note(result.records[0].config)  # names a non-stored setting
+            sections.append(table_markdown(result, f"{TITLES[n]} ({name}{inputs})"))
             if n == 2:
                 for other in ("M_s only", "M_d only"):
                     sections.append(

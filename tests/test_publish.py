@@ -20,6 +20,17 @@ def test_publish_exports_small_files_and_writes_tables(tmp_path):
     assert (out / "README.md") in written and "not run" in (out / "README.md").read_text()
 
 
+def test_a_second_setting_is_named_by_its_inputs_in_the_summary(tmp_path):
+    runs = tmp_path / "runs"
+    make_run(runs, "supervised", 1, [0.8, 0.9], profile="cpu")
+    make_run(runs, "supervised", 1, [0.9, 0.9], profile="cpu", normalization="volume")
+    out = tmp_path / "results"
+    publish(runs, "cpu", out)
+    headings = [line for line in (out / "README.md").read_text().splitlines() if "###" in line]
+    assert any("(table3)" in h for h in headings)
+    assert any("(table3_setting2, inputs `normalization: volume`)" in h for h in headings)
+
+
 def test_publish_refuses_a_missing_run_folder(tmp_path):
     import pytest
 

@@ -104,11 +104,11 @@ def describe_setting(records: Sequence[RunRecord]) -> str:
         f"({len(rec.cases)} cases), {c.get('fidelity')} fidelity, {c.get('iterations')} "
         f"iterations, {c.get('base_filters')} base filters, patch "
         f"{'x'.join(str(p) for p in c.get('patch', []))}, {c.get('precision')}"
-        f"{_inputs(c)}"
+        f"{inputs_note(c)}"
     )
 
 
-def _inputs(config: dict) -> str:
+def inputs_note(config: dict) -> str:
     """The inputs when they are not the release's stored intensities (the normalisation study:
     ``normalization: volume`` re-z-scores each volume), else nothing."""
     normalization = config.get("normalization", "stored")
