@@ -24,7 +24,6 @@ from dtml.report import aggregate, committed_records, matches, paired_test, per_
 from dtml.report.normalization import (
     SCALE_FILE,
     gain_sentence,
-    low_scale_sentence,
     normalization_study,
     read_scale,
     runs_done,
@@ -217,10 +216,8 @@ def build_normalization(out: Path) -> str:
     records = committed_records(out)
     study = normalization_study(records, read_scale(out.parent / SCALE_FILE))
     done, planned = runs_done(study)
-    bullets = [
-        low_scale_sentence(study.groups),
-        *(gain_sentence(t, study.groups) for t in study.tests),
-    ]
+    # the low-scale scans are listed once, in the benchmark's block above
+    bullets = [gain_sentence(t, study.groups) for t in study.tests]
     by_row = {
         f"{label} `{norm}`": found
         for norm in NORMALIZATIONS
