@@ -30,6 +30,7 @@ from dtml.report.normalization import (
     study_runs,
     study_table,
 )
+from dtml.report.notes import speed_spread
 
 ROWS = [  # (table, label, README name) in the benchmark's queue order (plans/benchmark.yaml)
     (3, "V-Net (lower bound)", "V-Net lower bound (16 labeled) = M_s only"),
@@ -157,20 +158,13 @@ def low_scale_line(runs: dict[str, list], scale_csv: Path) -> str | None:
 
 
 def speed_line(runs: dict[str, list]) -> str | None:
-    """Runs of one method whose training speeds differ more than 2x: more than one machine,
-    whatever their hardware names say (older provenance names no vector unit)."""
-    by_method: dict[str, list] = {}
-    for label, records in runs.items():
-        for r in records:
-            seconds = r.train.get("seconds_per_iteration")
-            if seconds:
-                by_method.setdefault(r.method, []).append((seconds, label, r.seed))
-    parts = []
-    for method, items in sorted(by_method.items()):
-        items.sort()
-        if items[-1][0] > 2 * items[0][0]:
-            runs_text = ", ".join(f"{label} s{seed} {sec:.2f}" for sec, label, seed in items)
-            parts.append(f"{method}: {runs_text}")
+    """Runs of one method whose training speeds differ more than 2x under one hardware name
+    (:func:`dtml.report.notes.speed_spread`): more than one machine."""
+    parts = speed_spread(
+        {**r.train, "method": r.method, "label": f"{label} s{r.seed}"}
+        for label, records in runs.items()
+        for r in records
+    )
     if not parts:
         return None
     return (

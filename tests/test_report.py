@@ -419,6 +419,34 @@ def test_runs_on_different_hardware_are_named_per_run_and_flagged(tmp_path):
     assert "different hardware" not in " ".join(report.caveats(one))
 
 
+def test_one_hardware_name_at_speeds_over_2x_apart_is_flagged_as_two_machines(tmp_path):
+    """Older provenance names no vector unit: only the speed tells an AVX2 CPU from an AVX-512 one."""
+    from dtml.report.notes import speed_spread
+
+    def spread(*runs):
+        return speed_spread(
+            {"method": m, "hardware": h, "seconds_per_iteration": s, "label": f"r{i}"}
+            for i, (m, h, s) in enumerate(runs)
+        )
+
+    assert spread(("supervised", "cpu", 0.6), ("supervised", "cpu", 2.7)) == [
+        "supervised: r0 0.60, r1 2.70"
+    ]
+    assert spread(("supervised", "cpu", 0.6), ("supervised", "cpu", 1.1)) == []  # one machine
+    assert spread(("supervised", "cpu", 0.6), ("dtml", "cpu", 2.8)) == []  # two methods
+    assert spread(("supervised", "cpu", 0.6), ("supervised", "gpu", 0.03)) == []  # named apart
+    runs = [make_run(tmp_path, "supervised", seed, [0.8, 0.6]) for seed in (1, 2)]
+    summary = runs[1] / "train_summary.json"
+    summary.write_text(
+        summary.read_text().replace('"seconds_per_iteration": 0.1', '"seconds_per_iteration": 0.3')
+    )
+    notes = " ".join(report.caveats(report.provenance(report.collect(runs))))
+    assert "more than one machine (supervised: supervised s1 0.10, supervised s2 0.30)" in notes
+    assert "more than one machine" not in " ".join(
+        report.caveats(report.provenance(report.collect(runs[:1])))
+    )
+
+
 # --- figures -------------------------------------------------------------------------------------
 
 

@@ -12,7 +12,13 @@ from dtml.report.records import RunRecord
 from dtml.report.rows import find_row, row_records
 from dtml.report.settings import _fmt_spacing
 from dtml.report.stats import paired_test
-from dtml.report.tables import NOT_RUN, PAPER_SPACING_MM, SettingTable, tables_by_setting
+from dtml.report.tables import (
+    NOT_RUN,
+    PAPER_SPACING_MM,
+    SettingTable,
+    labeled_tag,
+    tables_by_setting,
+)
 
 
 def compare(rows: Sequence[Mapping[str, Any]], a: str, b: str, key: str = "dice") -> str:
@@ -62,6 +68,31 @@ def row_notes(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     ]
 
 
+SPEED_RATIO = 2.0  # one machine trains one method at one speed; a larger spread means two machines
+
+
+def speed_spread(runs: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Methods whose runs under ONE hardware name trained more than 2x apart in s/it.
+
+    Older provenance names no vector unit (``AMD EPYC (1 threads)`` for an AVX2 and an AVX-512
+    CPU), so only the speed tells such machines apart. ``runs``: mappings with ``method``,
+    ``hardware``, ``seconds_per_iteration`` and a ``label`` (e.g. ``V-Net (lower bound) s1``).
+    Returns one ``"<method>: <label> <s/it>, ..."`` per such method, slowest last.
+    """
+    groups: dict[tuple[str, str], list[tuple[float, str]]] = {}
+    for run in runs:
+        seconds = run.get("seconds_per_iteration")
+        if seconds:
+            key = (str(run["method"]), str(run.get("hardware")))
+            groups.setdefault(key, []).append((float(seconds), str(run["label"])))
+    out = []
+    for (method, _), items in sorted(groups.items()):
+        items.sort()
+        if items[-1][0] > SPEED_RATIO * items[0][0]:
+            out.append(f"{method}: " + ", ".join(f"{label} {sec:.2f}" for sec, label in items))
+    return out
+
+
 def caveats(prov: Mapping[str, Any]) -> list[str]:
     """What the numbers of a table can NOT be read as, from its provenance."""
     out = []
@@ -109,6 +140,16 @@ def caveats(prov: Mapping[str, Any]) -> list[str]:
             "the wall-time line). Same configuration and seeds, but bf16 arithmetic differs "
             "between CPU and GPU kernels, so a seed is a sample of the configuration, not a "
             "bit-identical rerun; wall times compare only within one machine."
+        )
+    spread = speed_spread(
+        {**v, "label": f"{v['method']}{labeled_tag(v, prov['runs'])} s{v['seed']}"}
+        for v in prov["runs"].values()
+    )
+    if spread:
+        out.append(
+            "By their training speed (s/it), runs under one hardware name come from more than "
+            f"one machine ({'; '.join(spread)}): a change of CPU alone can move a run "
+            "(results/hardware_check), and wall times compare only within one machine."
         )
     if len(prov.get("seeds", [])) < 3:
         out.append(

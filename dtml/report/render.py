@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from dtml.report.notes import caveats
-from dtml.report.tables import NOT_RUN, SettingTable
+from dtml.report.tables import NOT_RUN, SettingTable, labeled_tag
 
 NOT_RUN_YET = "not run yet"  # how the compact view shows a reimplemented row without runs
 
@@ -117,12 +117,6 @@ def markdown_columns(paper: bool, compact: bool = False) -> list[tuple[str, Any]
     return cols
 
 
-def _labeled_tag(run: Mapping[str, Any], runs: Mapping[str, Mapping[str, Any]]) -> str:
-    """`` (64 labeled)`` when the method also appears with another labeled count, else ``""``."""
-    counts = {v.get("labeled") for v in runs.values() if v["method"] == run["method"]}
-    return f" ({run.get('labeled')} labeled)" if len(counts) > 1 else ""
-
-
 def short_hardware(name: str | None) -> str:
     """``NVIDIA H200`` -> ``H200``; ``<cpu model> (1 threads, AVX512)`` -> ``CPU, 1 threads,
     AVX512`` (older provenance has no vector unit: ``CPU, 1 threads``)."""
@@ -164,7 +158,7 @@ def _provenance_lines(provenance: Mapping) -> list[str]:
     if runs:
         mixed = len({v.get("hardware") for v in runs.values()}) > 1
         walls = ", ".join(
-            f"{v['method']}{_labeled_tag(v, runs)} s{v['seed']} {v['wall_seconds']:g} s"
+            f"{v['method']}{labeled_tag(v, runs)} s{v['seed']} {v['wall_seconds']:g} s"
             + (f" ({short_hardware(v.get('hardware'))})" if mixed else "")
             for v in sorted(
                 runs.values(), key=lambda v: (v["method"], v.get("labeled") or 0, v["seed"])

@@ -157,6 +157,13 @@ def table(
     return out
 
 
+def labeled_tag(run: Mapping[str, Any], runs: Mapping[str, Mapping[str, Any]]) -> str:
+    """`` (64 labeled)`` when the method also appears with another labeled count, else ``""``
+    (``run`` and ``runs``: entries of :func:`provenance`'s ``runs``)."""
+    counts = {v.get("labeled") for v in runs.values() if v["method"] == run["method"]}
+    return f" ({run.get('labeled')} labeled)" if len(counts) > 1 else ""
+
+
 def provenance(records: Iterable[RunRecord]) -> dict[str, Any]:
     """Where a table's numbers come from: setting, seeds, commits, hardware, time per run."""
     evaluated = [r for r in records if r.evaluated]
