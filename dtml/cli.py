@@ -218,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     # listed for --help; their options are parsed by their own modules (see PASS_THROUGH)
     sub.add_parser("notebooks", help="execute the notebooks with papermill (see dtml.notebooks)")
     sub.add_parser("publish", help="export finished runs + tables to results/ (see dtml.publish)")
-    sub.add_parser("sweep", help="run a plan of rows x seeds (see dtml.sweep, plans/)")
+    sub.add_parser("sweep", help="run a plan of rows x seeds (see dtml.plan, dtml.sweep, plans/)")
     sub.add_parser("bench", help="benchmarks: train-step | inference | sdf")
     sub.add_parser(
         "cache",

@@ -205,8 +205,8 @@ def build_test(out: Path) -> str:
 
 
 def build_normalization(out: Path) -> str:
-    """The normalisation study's block: its table, the low-scale scans and one sentence per gain
-    test (``waiting for ...`` while runs are missing)."""
+    """The normalisation study's block: its table, one sentence per gain test (``waiting for ...``
+    while runs are missing) and, when its runs come from two machines, which."""
     records = committed_records(out)
     study = normalization_study(records, read_scale(out.parent / SCALE_FILE))
     done, planned = runs_done(study)

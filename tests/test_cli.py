@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from dtml.cli import build_parser, main, run
+from dtml.cli import _set_values, build_parser, check_overrides, main, run
+from dtml.plan import runtime_overrides
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,9 +80,15 @@ def test_documented_commands_parse(monkeypatch):
     commands = documented_commands()
     assert {argv[0] for _, argv in commands} >= {"train", "evaluate", "sweep", "publish", "cache"}
     for name, argv in commands:
+        print(name, argv)  # shown when the line fails
         with pytest.raises(Parsed):
-            print(name, argv)  # shown when the line fails
             run(argv)
+        # what the commands check after parsing: every --set names a config field with a valid
+        # value, and sweep's only fields outside the run key
+        sets = _set_values(argv)
+        check_overrides(sets)
+        if argv[0] == "sweep":
+            runtime_overrides(sets)
 
 
 # --- errors a user can act on: one line on stderr, exit status 2, no traceback -------------------

@@ -435,6 +435,12 @@ def test_one_hardware_name_at_speeds_over_2x_apart_is_flagged_as_two_machines(tm
     assert spread(("supervised", "cpu", 0.6), ("supervised", "cpu", 1.1)) == []  # one machine
     assert spread(("supervised", "cpu", 0.6), ("dtml", "cpu", 2.8)) == []  # two methods
     assert spread(("supervised", "cpu", 0.6), ("supervised", "gpu", 0.03)) == []  # named apart
+    shared_gpu = [  # runs sharing one GPU slow each other down: not two machines
+        {"method": "dtml", "hardware": "NVIDIA H200", "device": "cuda", "label": f"s{i}"}
+        | {"seconds_per_iteration": s}
+        for i, s in enumerate((0.05, 0.14))
+    ]
+    assert speed_spread(shared_gpu) == []
     runs = [make_run(tmp_path, "supervised", seed, [0.8, 0.6]) for seed in (1, 2)]
     summary = runs[1] / "train_summary.json"
     summary.write_text(

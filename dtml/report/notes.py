@@ -68,21 +68,22 @@ def row_notes(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     ]
 
 
-SPEED_RATIO = 2.0  # one machine trains one method at one speed; a larger spread means two machines
+SPEED_RATIO = 2.0  # one CPU trains one method at about one speed: a larger spread means two CPUs
 
 
 def speed_spread(runs: Iterable[Mapping[str, Any]]) -> list[str]:
-    """Methods whose runs under ONE hardware name trained more than 2x apart in s/it.
+    """Methods whose CPU runs under ONE hardware name trained more than 2x apart in s/it.
 
     Older provenance names no vector unit (``AMD EPYC (1 threads)`` for an AVX2 and an AVX-512
-    CPU), so only the speed tells such machines apart. ``runs``: mappings with ``method``,
-    ``hardware``, ``seconds_per_iteration`` and a ``label`` (e.g. ``V-Net (lower bound) s1``).
-    Returns one ``"<method>: <label> <s/it>, ..."`` per such method, slowest last.
+    CPU), so only the speed tells such machines apart. GPU runs are left out: several runs sharing
+    one GPU slow each other down. ``runs``: mappings with ``method``, ``hardware``, ``device``,
+    ``seconds_per_iteration`` and a ``label`` (e.g. ``V-Net (lower bound) s1``). Returns one
+    ``"<method>: <label> <s/it>, ..."`` per (method, hardware name) spread, slowest last.
     """
     groups: dict[tuple[str, str], list[tuple[float, str]]] = {}
     for run in runs:
         seconds = run.get("seconds_per_iteration")
-        if seconds:
+        if seconds and run.get("device", "cpu") == "cpu":
             key = (str(run["method"]), str(run.get("hardware")))
             groups.setdefault(key, []).append((float(seconds), str(run["label"])))
     out = []
@@ -146,10 +147,12 @@ def caveats(prov: Mapping[str, Any]) -> list[str]:
         for v in prov["runs"].values()
     )
     if spread:
+        mixed = len(prov.get("hardware", [])) > 1  # that caveat already says how to read wall times
         out.append(
             "By their training speed (s/it), runs under one hardware name come from more than "
             f"one machine ({'; '.join(spread)}): a change of CPU alone can move a run "
-            "(results/hardware_check), and wall times compare only within one machine."
+            "(results/hardware_check)"
+            + ("." if mixed else ", and wall times compare only within one machine.")
         )
     if len(prov.get("seeds", [])) < 3:
         out.append(
