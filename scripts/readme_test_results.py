@@ -157,7 +157,7 @@ def low_scale_line(runs: dict[str, list], scale_csv: Path) -> str | None:
     )
 
 
-def speed_line(runs: dict[str, list]) -> str | None:
+def speed_line(runs: dict[str, list], subject: str = "these runs") -> str | None:
     """Runs of one method whose training speeds differ more than 2x under one hardware name
     (:func:`dtml.report.notes.speed_spread`): more than one machine."""
     parts = speed_spread(
@@ -168,7 +168,7 @@ def speed_line(runs: dict[str, list]) -> str | None:
     if not parts:
         return None
     return (
-        "By their training speed (s/it, one thread), these runs come from more than one machine: "
+        f"By their training speed (s/it, one thread), {subject} come from more than one machine: "
         + "; ".join(parts)
         + ". Wall times and speeds compare only between runs of one machine."
     )
@@ -217,10 +217,10 @@ def build_normalization(out: Path) -> str:
         for norm in NORMALIZATIONS
         for label, found in study_runs(records, norm).items()
     }
-    speeds = speed_line(by_row)
+    speeds = speed_line(by_row, "the study's runs")
     if speeds:  # a row compared across two CPUs also compares the CPUs (results/hardware_check)
         bullets.append(
-            speeds.replace("these runs", "the study's runs")
+            speeds
             + " A gain or a `stored` vs `volume` difference between runs of two machines also "
             "holds the change of CPU (how much one key moves with it: the same-key bullet above, "
             "[`results/hardware_check`](results/hardware_check/README.md))."
