@@ -67,6 +67,11 @@ def shown_rows(table: int) -> list[Row]:
     return TABLES[table] + [row for row in EXTRA_ROWS if row.table == table]
 
 
+def rows_by_label(tables: tuple[int, ...] = (1, 2, 3)) -> dict[str, Row]:
+    """The shown rows of ``tables`` by label (labels are unique across the three tables)."""
+    return {row.label: row for n in tables for row in shown_rows(n)}
+
+
 def paper_table(table: int) -> list[dict[str, Any]]:
     """The paper's numbers for ``table`` (Dice/Jaccard in %, ASD/95HD in voxels)."""
     text = resources.files("dtml").joinpath("paper_tables.csv").read_text()

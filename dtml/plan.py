@@ -24,7 +24,7 @@ from dtml.config import (
     load_profile,
     parse_overrides,
 )
-from dtml.experiments import ALL_LABELED, config_for, shown_rows
+from dtml.experiments import ALL_LABELED, config_for, rows_by_label
 
 PLAN_KEYS = {"profile", "split", "seeds", "labeled_counts", "set", "stages"}
 STAGE_KEYS = {"name", "rows", "set", "seeds"}
@@ -62,7 +62,7 @@ def plan_value(name: str, value: Any) -> Any:
 
 
 def _rows_by_label() -> dict[str, Any]:
-    return {row.label: row for n in (1, 2, 3) for row in shown_rows(n) if row.reimplemented}
+    return {label: row for label, row in rows_by_label().items() if row.reimplemented}
 
 
 def _overrides(path: Path, where: str, values: Any) -> dict[str, Any]:

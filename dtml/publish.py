@@ -23,11 +23,10 @@ from dtml.report import (
     table_markdown,
     tables_by_setting,
 )
+from dtml.report.intensity import SCALE_FILE, read_scale
 from dtml.report.normalization import (
-    SCALE_FILE,
     has_study_runs,
     normalization_study,
-    read_scale,
     save_study,
     study_markdown,
 )

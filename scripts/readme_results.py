@@ -24,8 +24,15 @@ from hardware_check import (
     pairs,
 )  # scripts/ is on sys.path when this script runs
 
-from dtml.experiments import shown_rows
-from dtml.report import committed_records, matches, paired_test, per_case, short_hardware
+from dtml.experiments import rows_by_label
+from dtml.report import (
+    committed_records,
+    hardware_text,
+    matches,
+    paired_test,
+    per_case,
+    short_hardware,
+)
 
 SHOW = [  # (table, paper label, README name)
     (3, "V-Net (lower bound)", "V-Net lower bound (16 labeled) = M_s only"),
@@ -114,7 +121,7 @@ def hardware_line(results: Path, split: str, tail: str) -> str | None:
 
 def build_dev(out: Path) -> str:
     records = [r for r in committed_records(out) if r.evaluated]
-    rows = {row.label: row for n in (2, 3) for row in shown_rows(n)}
+    rows = rows_by_label((2, 3))
     runs = {label: [r for r in records if matches(rows[label], r)] for _, label, _ in SHOW}
     published = {  # what publish computed, the paper's numbers included
         r["label"]: r
@@ -192,7 +199,7 @@ def build_dev(out: Path) -> str:
     )
     if same_key:
         bullets.append(same_key)
-    hardware = sorted({r.train["hardware"] for r in records})
+    hardware = sorted({hardware_text(r.train["hardware"]) for r in records})
     text = (
         "\n".join(lines) + "\n\nComputed from the committed runs by `scripts/readme_results.py`:\n"
     )

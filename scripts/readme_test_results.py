@@ -19,13 +19,12 @@ from readme_results import (
 )  # scripts/ is on sys.path (one formatter for both blocks)
 
 from dtml.config import NORMALIZATIONS
-from dtml.experiments import paper_table, shown_rows
-from dtml.report import aggregate, committed_records, matches, paired_test, per_case
+from dtml.experiments import paper_table, rows_by_label
+from dtml.report import aggregate, committed_records, hardware_text, matches, paired_test, per_case
+from dtml.report.intensity import SCALE_FILE, read_scale
 from dtml.report.normalization import (
-    SCALE_FILE,
     gain_sentence,
     normalization_study,
-    read_scale,
     runs_done,
     study_runs,
     study_table,
@@ -57,10 +56,6 @@ CLAIMS = [  # (A, B, what the paper claims of A vs B)
 ]
 
 
-def _rows_by_label():
-    return {row.label: row for n in (1, 2, 3) for row in shown_rows(n)}
-
-
 def _paper_dice() -> dict[str, float]:
     return {r["method"]: r["dice"] for n in (1, 2, 3) for r in paper_table(n)}
 
@@ -76,7 +71,7 @@ def runs_by_row(out: Path) -> dict[str, list]:
         for r in committed_records(out)
         if r.evaluated and r.config.get("normalization", "stored") == "stored"
     ]
-    rows = _rows_by_label()
+    rows = rows_by_label()
     found = {label: [r for r in records if matches(rows[label], r)] for _, label, _ in ROWS}
     # Table 1's L_mask row is DTML itself: the dtml row must not also take the L_dis variants
     found["DTML"] = [r for r in found["DTML"] if r.config.get("md_loss", "mask") == "mask"]
@@ -189,7 +184,7 @@ def build_test(out: Path) -> str:
     if same_key:
         bullets.append(same_key)
     done = sum(len(v) for v in runs.values())
-    hardware = sorted({r.train["hardware"] for v in runs.values() for r in v})
+    hardware = sorted({hardware_text(r.train["hardware"]) for v in runs.values() for r in v})
     if hardware:
         bullets.append(f"Hardware of these runs: {'; '.join(hardware)}.")
     speeds = speed_line(runs)

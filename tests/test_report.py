@@ -410,9 +410,9 @@ def test_runs_on_different_hardware_are_named_per_run_and_flagged(tmp_path):
     prov = report.provenance(records)
     assert prov["hardware"] == ["NVIDIA H200", "test cpu (1 threads)"]
     md = report.to_markdown(report.table(3, records), prov)
-    assert "supervised (16 labeled) s1 10 s (CPU, 1 threads)" in md
+    assert "supervised (16 labeled) s1 10 s (CPU, 1 thread)" in md
     assert "supervised (16 labeled) s2 20 s (H200)" in md
-    assert "supervised (64 labeled) s1 10 s (CPU, 1 threads)" in md
+    assert "supervised (64 labeled) s1 10 s (CPU, 1 thread)" in md
     assert "different hardware" in " ".join(report.caveats(prov))
     one = report.provenance(records[:1])
     assert "(CPU" not in report.to_markdown(report.table(3, records[:1]), one)

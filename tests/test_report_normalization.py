@@ -19,13 +19,12 @@ from dtml.config import load_profile
 from dtml.methods import get_method
 from dtml.publish import publish
 from dtml.report import committed_records, find_runs
+from dtml.report.intensity import read_scale
 from dtml.report.normalization import (
     STUDY_ROWS,
     normalization_study,
-    read_scale,
     runs_done,
     save_study,
-    scale_groups,
     study_dict,
     study_markdown,
     study_runs,
@@ -128,13 +127,6 @@ def partial_runs(tmp_path) -> Path:
 
 def _row(study, label, norm):
     return next(r for r in study.rows if r["label"] == label and r["normalization"] == norm)
-
-
-def test_low_scale_scans_lie_below_every_labeled_scan():
-    g = scale_groups(scale_rows())
-    assert (g.floor, g.ceiling) == (0.8, 1.2)
-    assert g.low == ("lo1", "lo2")  # lowest first; hi1 (= the floor) and unlabeled unl1 are not
-    assert g.other == ("hi1", "hi2", "hi3") and set(g.std) == set(CASES)
 
 
 def test_without_runs_every_entry_waits_for_its_three_seeds():

@@ -8,7 +8,8 @@ import pytest
 from dtml.config import NON_RESULT_FIELDS
 from dtml.experiments import shown_rows
 from dtml.report import committed_records, tables_by_setting
-from dtml.report.normalization import normalization_study, read_scale
+from dtml.report.intensity import read_scale
+from dtml.report.normalization import normalization_study
 
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 

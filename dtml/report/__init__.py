@@ -42,6 +42,7 @@ from dtml.report.records import (
     read_run,
 )
 from dtml.report.render import (
+    hardware_text,
     markdown_columns,
     save_table,
     short_hardware,
@@ -121,6 +122,7 @@ __all__ = [
     "save_table",
     "setting",
     "setting_id",
+    "hardware_text",
     "short_hardware",
     "table",
     "table_markdown",

@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 
 from dtml.config import NORMALIZATIONS
-from dtml.experiments import shown_rows
+from dtml.experiments import rows_by_label
+from dtml.report.intensity import SCALE_FILE, ScaleGroups, low_scale_sentence, scale_groups
 from dtml.report.records import RunRecord
 from dtml.report.render import short_hardware
 from dtml.report.rows import row_records
@@ -40,7 +41,6 @@ from dtml.report.stats import aggregate, paired_test, per_case
 STUDY_ROWS = ("V-Net (lower bound)", "DTML", "V-Net (upper bound)", "Mean teacher")
 GAIN = ("DTML", "V-Net (lower bound)")  # the semi-supervised gain: A - B
 PLANNED_SEEDS = (1, 2, 3)  # the benchmark's protocol (plans/benchmark.yaml)
-SCALE_FILE = "intensity_scale.csv"  # next to the results folders: results/intensity_scale.csv
 ALPHA = 0.05
 SHORT = {  # row names that fit a projected table
     "V-Net (lower bound)": "V-Net lower bound",
@@ -48,22 +48,6 @@ SHORT = {  # row names that fit a projected table
     "V-Net (upper bound)": "V-Net upper bound",
     "Mean teacher": "Mean teacher",
 }
-
-
-@dataclass(frozen=True)
-class ScaleGroups:
-    """The test scans split by stored intensity scale.
-
-    ``floor``/``ceiling``: the lowest/highest stored std among the labeled scans; ``std``: the
-    stored std of every test scan; ``low``: the test scans below ``floor`` (lowest first);
-    ``other``: the remaining test scans (sorted by id).
-    """
-
-    floor: float
-    ceiling: float
-    std: dict[str, float]
-    low: tuple[str, ...]
-    other: tuple[str, ...]
 
 
 @dataclass
@@ -76,31 +60,6 @@ class NormalizationStudy:
     groups: ScaleGroups
     case_dice: dict[str, dict[str, dict[str, float]]]
     provenance: dict[str, Any]
-
-
-# --- the scan groups ----------------------------------------------------------------------------
-
-
-def read_scale(path: str | Path) -> list[dict[str, Any]]:
-    """Rows of a per-scan intensity table (``case``, ``part``, ``std``, ...), ``std`` as float."""
-    with Path(path).open(newline="") as f:
-        rows = [{**r, "std": float(r["std"])} for r in csv.DictReader(f)]
-    if not rows:
-        raise ValueError(f"{path}: no scans")
-    return rows
-
-
-def scale_groups(scale_rows: Iterable[Mapping[str, Any]]) -> ScaleGroups:
-    """Low-scale test scans: stored std below the lowest std of the labeled scans."""
-    rows = list(scale_rows)
-    labeled = [float(r["std"]) for r in rows if r["part"] == "labeled"]
-    std = {str(r["case"]): float(r["std"]) for r in rows if r["part"] == "test"}
-    if not labeled or not std:
-        raise ValueError("scale_groups: needs labeled and test scans")
-    floor = min(labeled)
-    low = tuple(sorted((c for c, s in std.items() if s < floor), key=lambda c: (std[c], c)))
-    other = tuple(sorted(c for c in std if c not in low))
-    return ScaleGroups(floor, max(labeled), std, low, other)
 
 
 # --- which runs belong to the study -------------------------------------------------------------
@@ -119,7 +78,7 @@ def study_runs(records: Iterable[RunRecord], normalization: str) -> dict[str, li
     """
     if normalization not in NORMALIZATIONS:
         raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got '{normalization}'")
-    rows = {row.label: row for row in shown_rows(3)}
+    rows = rows_by_label((3,))
     picked = [
         r
         for r in records
@@ -332,16 +291,6 @@ def gain_sentence(test: Mapping[str, Any], groups: ScaleGroups) -> str:
     if test["status"] == "partial":
         text += f" Preliminary: waiting for {test['waiting_for']}."
     return text
-
-
-def low_scale_sentence(groups: ScaleGroups) -> str:
-    """Which test scans are low-scale, and why."""
-    scans = ", ".join(f"{c[:8]}… {groups.std[c]:.2f}" for c in groups.low)
-    return (
-        f"Low-scale scans: the {len(groups.low)} test scans whose stored intensity std lies below "
-        f"{groups.floor:.2f}, the lowest of the 16 labeled scans (labeled range "
-        f"{groups.floor:.2f}-{groups.ceiling:.2f}, `results/{SCALE_FILE}`): {scans}."
-    )
 
 
 def runs_done(study: NormalizationStudy) -> tuple[int, int]:

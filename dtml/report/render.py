@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,12 @@ def markdown_columns(paper: bool, compact: bool = False) -> list[tuple[str, Any]
     return cols
 
 
+def hardware_text(name: str) -> str:
+    """A recorded hardware name as prose: the provenance says ``(1 threads, ...)``, kept as
+    recorded (it groups runs by machine) and written ``(1 thread, ...)`` here."""
+    return re.sub(r"\b1 threads\b", "1 thread", name)
+
+
 def short_hardware(name: str | None) -> str:
     """``NVIDIA H200`` -> ``H200``; ``<cpu model> (1 threads, AVX512)`` -> ``CPU, 1 threads,
     AVX512`` (older provenance has no vector unit: ``CPU, 1 threads``)."""
@@ -125,7 +132,7 @@ def short_hardware(name: str | None) -> str:
     if name.startswith("NVIDIA "):
         return name.removeprefix("NVIDIA ")
     threads = name.rsplit("(", 1)[-1].rstrip(")") if name.endswith(")") else ""
-    return f"CPU, {threads}" if threads else name
+    return hardware_text(f"CPU, {threads}" if threads else name)
 
 
 def to_markdown(
@@ -153,7 +160,10 @@ def _provenance_lines(provenance: Mapping) -> list[str]:
     lines = [f"**Setting:** {provenance.get('setting')}"]
     for key in ("seeds", "commits", "hardware"):
         if key in provenance:
-            lines.append(f"- {key}: {', '.join(str(v) for v in provenance[key])}")
+            values = [str(v) for v in provenance[key]]
+            if key == "hardware":
+                values = [hardware_text(v) for v in values]
+            lines.append(f"- {key}: {', '.join(values)}")
     runs = provenance.get("runs", {})
     if runs:
         mixed = len({v.get("hardware") for v in runs.values()}) > 1
