@@ -398,6 +398,23 @@ def test_renderers_write_every_column(tmp_path):
     assert "supervised s1 10 s" in md
 
 
+def test_table1_runs_of_one_method_are_told_apart_by_their_md_loss(tmp_path):
+    runs = [
+        make_run(tmp_path, "dtml", 1, [0.8, 0.6]),
+        make_run(tmp_path, "dtml", 1, [0.7, 0.6], md_loss="dis"),
+        make_run(tmp_path, "dtml", 1, [0.9, 0.8], md_loss="dis+mask"),
+    ]
+    records = report.collect(runs)
+    prov = report.provenance(records)
+    md = report.to_markdown(report.table(1, records), prov)
+    walls = next(line for line in md.splitlines() if line.startswith("- training wall time"))
+    assert walls.count("dtml (L_") == 3  # one tag per run, in md_loss order
+    assert walls.index("dtml (L_dis) s1") < walls.index("dtml (L_dis+L_mask) s1")
+    assert walls.index("dtml (L_dis+L_mask) s1") < walls.index("dtml (L_mask) s1")
+    one = report.provenance(records[:1])
+    assert "dtml s1 10 s" in report.to_markdown(report.table(1, records[:1]), one)
+
+
 def test_runs_on_different_hardware_are_named_per_run_and_flagged(tmp_path):
     runs = [
         make_run(tmp_path, "supervised", 1, [0.8, 0.6]),

@@ -16,8 +16,8 @@ from dtml.report.tables import (
     NOT_RUN,
     PAPER_SPACING_MM,
     SettingTable,
-    labeled_tag,
     tables_by_setting,
+    variant_tag,
 )
 
 
@@ -143,7 +143,7 @@ def caveats(prov: Mapping[str, Any]) -> list[str]:
             "bit-identical rerun; wall times compare only within one machine."
         )
     spread = speed_spread(
-        {**v, "label": f"{v['method']}{labeled_tag(v, prov['runs'])} s{v['seed']}"}
+        {**v, "label": f"{v['method']}{variant_tag(v, prov['runs'])} s{v['seed']}"}
         for v in prov["runs"].values()
     )
     if spread:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from dtml.report.notes import caveats
-from dtml.report.tables import NOT_RUN, SettingTable, labeled_tag
+from dtml.report.tables import NOT_RUN, SettingTable, variant_tag
 
 NOT_RUN_YET = "not run yet"  # how the compact view shows a reimplemented row without runs
 
@@ -168,10 +168,11 @@ def _provenance_lines(provenance: Mapping) -> list[str]:
     if runs:
         mixed = len({v.get("hardware") for v in runs.values()}) > 1
         walls = ", ".join(
-            f"{v['method']}{labeled_tag(v, runs)} s{v['seed']} {v['wall_seconds']:g} s"
+            f"{v['method']}{variant_tag(v, runs)} s{v['seed']} {v['wall_seconds']:g} s"
             + (f" ({short_hardware(v.get('hardware'))})" if mixed else "")
             for v in sorted(
-                runs.values(), key=lambda v: (v["method"], v.get("labeled") or 0, v["seed"])
+                runs.values(),
+                key=lambda v: (v["method"], v.get("labeled") or 0, v.get("md_loss", ""), v["seed"]),
             )
         )
         lines.append(f"- training wall time per run: {walls}")

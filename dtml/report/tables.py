@@ -157,11 +157,17 @@ def table(
     return out
 
 
-def labeled_tag(run: Mapping[str, Any], runs: Mapping[str, Mapping[str, Any]]) -> str:
-    """`` (64 labeled)`` when the method also appears with another labeled count, else ``""``
-    (``run`` and ``runs``: entries of :func:`provenance`'s ``runs``)."""
-    counts = {v.get("labeled") for v in runs.values() if v["method"] == run["method"]}
-    return f" ({run.get('labeled')} labeled)" if len(counts) > 1 else ""
+def variant_tag(run: Mapping[str, Any], runs: Mapping[str, Mapping[str, Any]]) -> str:
+    """What tells ``run`` from the same method's other ``runs`` (entries of :func:`provenance`'s
+    ``runs``): `` (64 labeled)`` for another labeled count, `` (L_dis+L_mask)`` for another M_d
+    loss (Table 1's rows are all ``dtml``), both when both differ; ``""`` when nothing does."""
+    same = [v for v in runs.values() if v["method"] == run["method"]]
+    parts = []
+    if len({v.get("labeled") for v in same}) > 1:
+        parts.append(f"{run.get('labeled')} labeled")
+    if len({v.get("md_loss", "mask") for v in same}) > 1:
+        parts.append("+".join(f"L_{term}" for term in run.get("md_loss", "mask").split("+")))
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def provenance(records: Iterable[RunRecord]) -> dict[str, Any]:
@@ -200,6 +206,7 @@ def provenance(records: Iterable[RunRecord]) -> dict[str, Any]:
                 "method": r.method,
                 "seed": r.seed,
                 "labeled": r.config.get("labeled_count"),
+                "md_loss": r.config.get("md_loss", "mask"),
                 "wall_seconds": r.train.get("wall_seconds"),
                 "seconds_per_iteration": r.train.get("seconds_per_iteration"),
                 "eval_seconds": r.eval.get("eval_seconds"),
