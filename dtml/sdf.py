@@ -83,9 +83,10 @@ def _squared_distance(
     scipy's distances; with ``sampling`` they are float32 sums (scipy's within relative 1e-6).
     ``threads``: edt's row-parallel threads (same result for any number).
     """
-    return edt.edtsq(
-        np.ascontiguousarray(labels), anisotropy=sampling, black_border=False, parallel=threads
-    )
+    labels = np.ascontiguousarray(labels)
+    if labels.dtype == bool:  # same result; edt's bool path measured 1.3-2x slower than uint8's
+        labels = labels.view(np.uint8)
+    return edt.edtsq(labels, anisotropy=sampling, black_border=False, parallel=threads)
 
 
 def inner_boundary(mask: np.ndarray) -> np.ndarray:
