@@ -160,9 +160,11 @@ def summarize(rows: Sequence[CaseMetrics | Mapping[str, float]]) -> dict:
 def paired_ttest(a: Sequence[float], b: Sequence[float]) -> dict:
     """Two-sided paired t-test of per-case scores of two methods on the same cases.
 
-    Returns ``{"t", "p", "mean_diff", "n"}`` with ``mean_diff = mean(a - b)``
-    (``scipy.stats.ttest_rel``: t and p are NaN when every difference is zero, and t is infinite
-    when all differences are equal but not zero).
+    Returns ``{"t", "p", "mean_diff", "median_diff", "n_higher", "n"}`` with
+    ``mean_diff = mean(a - b)``, ``median_diff = median(a - b)`` and ``n_higher`` the cases where
+    a > b: a mean carried by a few cases shows as a median near 0 (``scipy.stats.ttest_rel``: t
+    and p are NaN when every difference is zero, and t is infinite when all differences are equal
+    but not zero).
     """
     x = np.asarray(a, dtype=np.float64).reshape(-1)
     y = np.asarray(b, dtype=np.float64).reshape(-1)
@@ -175,5 +177,24 @@ def paired_ttest(a: Sequence[float], b: Sequence[float]) -> dict:
         "t": float(res.statistic),
         "p": float(res.pvalue),
         "mean_diff": float(np.mean(x - y)),
+        "median_diff": float(np.median(x - y)),
+        "n_higher": int(np.sum(x > y)),
         "n": int(x.size),
     }
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values (Holm 1979), in the input order.
+
+    For m tests read together, the i-th smallest p is multiplied by ``m - i`` (i from 0), made
+    non-decreasing in that order and capped at 1; an adjusted p below alpha bounds the chance of
+    any false "significant" among the m by alpha.
+    """
+    p = np.asarray(pvalues, dtype=np.float64).reshape(-1)
+    if np.any(~np.isfinite(p)) or np.any((p < 0) | (p > 1)):
+        raise ValueError(f"holm: p-values must lie in [0, 1], got {p.tolist()}")
+    order = np.argsort(p, kind="stable")
+    scaled = np.maximum.accumulate(p[order] * (p.size - np.arange(p.size)))
+    out = np.empty_like(p)
+    out[order] = np.minimum(scaled, 1.0)
+    return out.tolist()

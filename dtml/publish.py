@@ -63,7 +63,7 @@ def publish(
             name = f"table{n}" + (f"_setting{i + 1}" if i else "")
             written += save_table(result.rows, out, name, result.provenance)
             inputs = inputs_note(result.records[0].config)  # names a non-stored setting
-            sections.append(table_markdown(result, f"{TITLES[n]} ({name}{inputs})"))
+            sections.append(table_markdown(result, f"{TITLES[n]}{inputs} (files `{name}.*`)"))
             if n == 2:
                 for other in ("M_s only", "M_d only"):
                     sections.append(
@@ -72,7 +72,9 @@ def publish(
     if has_study_runs(records) and scale_csv.is_file():
         study = normalization_study(records, read_scale(scale_csv))
         written += save_study(study, out)
-        sections.append(study_markdown(study, "Input normalisation study (normalization)"))
+        sections.append(
+            study_markdown(study, "Input normalisation study (files `normalization.*`)")
+        )
     summary = out / "README.md"
     header = (
         f"# Committed results: `{profile}` profile\n\n"

@@ -25,6 +25,7 @@ from hardware_check import (
 )  # scripts/ is on sys.path when this script runs
 
 from dtml.experiments import rows_by_label
+from dtml.metrics import holm
 from dtml.report import (
     committed_records,
     hardware_text,
@@ -64,13 +65,52 @@ def _pm(mean: float, std: float | None) -> str:
     return f"{mean:.2f}" + (f" ± {std:.2f}" if std is not None else "")
 
 
-def _test(a, b, name_a: str, name_b: str) -> str:
-    t = paired_test(a, b)
+def test_sentence(t: dict, name_a: str, name_b: str, claim: str = "", scans: str = "cases") -> str:
+    """A :func:`dtml.report.paired_test` result as one sentence: the mean difference, its median
+    and how many scans it holds on (a mean carried by one scan shows there), then t and p;
+    ``Preliminary`` first while a side has fewer than 3 seeds."""
     verdict = "significant at p < 0.05" if t["p"] < 0.05 else "not significant at p < 0.05"
+    head = f"{name_a} vs {name_b}" + (f" ({claim})" if claim else "")
+    few = [
+        f"{name} {n} seed{'s' if n > 1 else ''} of 3"
+        for name, n in ((name_a, t["seeds_a"]), (name_b, t["seeds_b"]))
+        if n < 3
+    ]
+    if few:
+        head = f"Preliminary ({', '.join(few)}): {head}"
     return (
-        f"{name_a} vs {name_b}: {t['mean_diff']:+.2f} Dice points (paired t-test over the "
-        f"{t['n']} cases, per-case Dice averaged over {t['seeds_a']} and {t['seeds_b']} seed(s): "
-        f"t = {t['t']:.2f}, p = {t['p']:.3f}; {verdict})"
+        f"{head}: {t['mean_diff']:+.2f} Dice points over the {t['n']} {scans} (median per scan "
+        f"{t['median_diff']:+.2f}, {name_a} higher on {t['n_higher']} of {t['n']}); paired t-test "
+        f"(per-scan Dice averaged over {t['seeds_a']} and {t['seeds_b']} seed(s)): "
+        f"t = {t['t']:.2f}, p = {t['p']:.3f}, {verdict}."
+    )
+
+
+def test_lines(runs: dict, pairs: list[tuple[str, str, str, str]], scans: str):
+    """(sentences, untested): :func:`test_sentence` for each pair ``(A, B, what B is called,
+    the paper's claim)`` with runs on both sides, then :func:`multiple_tests_line`; and
+    ``"A vs B"`` for each pair still waiting for runs."""
+    sentences, untested, pvalues = [], [], []
+    for a, b, name_b, claim in pairs:
+        if not runs[a] or not runs[b]:
+            untested.append(f"{a} vs {b}")
+            continue
+        t = paired_test(runs[a], runs[b])
+        sentences.append(test_sentence(t, a, name_b, claim, scans))
+        pvalues.append(t["p"])
+    several = multiple_tests_line(pvalues)
+    return sentences + ([several] if several else []), untested
+
+
+def multiple_tests_line(pvalues: list[float]) -> str | None:
+    """How many of several paired tests stay below 0.05 once corrected for their number (Holm)."""
+    if len(pvalues) < 2:
+        return None
+    raw = sum(p < 0.05 for p in pvalues)
+    kept = sum(p < 0.05 for p in holm(pvalues))
+    return (
+        f"These {len(pvalues)} paired tests are read together: {raw} of them below 0.05 "
+        f"uncorrected, {kept} with Holm's correction for {len(pvalues)} tests."
     )
 
 
@@ -149,24 +189,18 @@ def build_dev(out: Path) -> str:
             f"{row['hd95_vox_seeds_mean']:.2f} | {walls} |"
         )
 
-    lower, dtml = runs["V-Net (lower bound)"], runs["DTML"]
-    bullets = []
-    if lower and dtml:
-        bullets.append(_test(dtml, lower, "DTML", "the 16-labeled V-Net"))
-    if dtml and runs["DTML (labeled only)"]:
-        bullets.append(
-            _test(dtml, runs["DTML (labeled only)"], "DTML", "DTML without unlabeled scans")
-        )
-    for other in ("M_s only", "M_d only"):
-        key = "V-Net (lower bound)" if other == "M_s only" else other
-        if runs["DTML (labeled only)"] and runs[key]:
-            bullets.append(
-                _test(runs["DTML (labeled only)"], runs[key], "DTML (labeled only)", other)
-                + " (Table 2's claim is p < 0.05)"
-            )
-    for other in ("UA-MT", "Mean teacher", "DTC"):
-        if runs[other] and dtml:
-            bullets.append(_test(runs[other], dtml, other, "DTML"))
+    lower = runs["V-Net (lower bound)"]
+    table2 = "Table 2's claim is p < 0.05"
+    pairs = [  # (A, B, what B is called here, the paper's claim)
+        ("DTML", "V-Net (lower bound)", "the 16-labeled V-Net", ""),
+        ("DTML", "DTML (labeled only)", "DTML without unlabeled scans", ""),
+        ("DTML (labeled only)", "V-Net (lower bound)", "M_s only", table2),
+        ("DTML (labeled only)", "M_d only", "M_d only", table2),
+        ("UA-MT", "DTML", "DTML", ""),
+        ("Mean teacher", "DTML", "DTML", ""),
+        ("DTC", "DTML", "DTML", ""),
+    ]
+    bullets, _ = test_lines(runs, pairs, "validation scans")
 
     if lower:
         base = per_case(lower)

@@ -9,19 +9,19 @@ say what they wait for.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 from readme_results import (
     _pm,
     _short,
     hardware_line,
+    test_lines,
 )  # scripts/ is on sys.path (one formatter for both blocks)
 
 from dtml.config import NORMALIZATIONS
 from dtml.experiments import paper_table, rows_by_label
-from dtml.report import aggregate, committed_records, hardware_text, matches, paired_test, per_case
-from dtml.report.intensity import SCALE_FILE, read_scale
+from dtml.report import aggregate, committed_records, hardware_text, matches, per_case
+from dtml.report.intensity import SCALE_FILE, read_scale, scale_groups
 from dtml.report.normalization import (
     gain_sentence,
     normalization_study,
@@ -89,7 +89,7 @@ def _wall(record) -> str:
 def table_lines(runs: dict[str, list]) -> list[str]:
     paper = _paper_dice()
     lines = [
-        "| row | seeds | ours Dice % (over seeds) | ours Dice % (over the 20 scans) "
+        "| row | seeds | ours Dice % (over seeds) | ours Dice % (over the 20 scans × seeds) "
         "| paper Dice % | ours - paper | trained on: wall time / run (s/it) |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
@@ -111,43 +111,32 @@ def table_lines(runs: dict[str, list]) -> list[str]:
 
 
 def claim_lines(runs: dict[str, list]) -> list[str]:
-    out = []
-    for a, b, claim in CLAIMS:
-        if not runs[a] or not runs[b]:
-            waiting = " and ".join(x for x in (a, b) if not runs[x])
-            out.append(f"{a} vs {b} ({claim}): waiting for {waiting}.")
-            continue
-        t = paired_test(runs[a], runs[b])
-        verdict = "significant" if t["p"] < 0.05 else "not significant"
-        out.append(
-            f"{a} vs {b} ({claim}): {t['mean_diff']:+.2f} Dice points, paired t-test over the "
-            f"{t['n']} test scans (per-scan Dice averaged over {t['seeds_a']} and {t['seeds_b']} "
-            f"seed(s)): t = {t['t']:.2f}, p = {t['p']:.3f}, {verdict} at p < 0.05."
-        )
+    """One sentence per paper claim with runs on both sides, one for those still waiting and,
+    with several tests, how many survive Holm's correction."""
+    out, waiting = test_lines(runs, [(a, b, b, claim) for a, b, claim in CLAIMS], "test scans")
+    if waiting:
+        out.append(f"Not tested yet, waiting for their runs: {'; '.join(waiting)}.")
     return out
 
 
 def low_scale_line(runs: dict[str, list], scale_csv: Path) -> str | None:
     """Per-scan Dice of each row on the test scans whose stored intensity scale is below that of
-    every labeled scan (see results/intensity_scale.csv and notebook 00)."""
+    every labeled scan (:mod:`dtml.report.intensity`; results/intensity_scale.csv, notebook 00)."""
     if not scale_csv.is_file():
         return None
-    with scale_csv.open() as f:
-        table = list(csv.DictReader(f))
-    floor = min(float(r["std"]) for r in table if r["part"] == "labeled")
-    std = {r["case"]: float(r["std"]) for r in table if r["part"] == "test"}
-    low = sorted((c for c, s in std.items() if s < floor), key=std.get)
+    groups = scale_groups(read_scale(scale_csv))
     shown = [(name, per_case(runs[label])) for _, label, name in ROWS if runs[label]]
-    if not low or not shown:
+    if not groups.low or not shown:
         return None
     cells = "; ".join(
-        f"{name.split(' (')[0]} " + " / ".join(f"{100 * d[c]:.1f}" for c in low)
+        f"{name.split(' (')[0]} " + " / ".join(f"{100 * d[c]:.1f}" for c in groups.low)
         for name, d in shown
     )
     return (
-        f"{len(low)} of the 20 test scans have a stored intensity std below {floor:.2f} (the "
-        f"lowest of the 16 labeled scans, `results/intensity_scale.csv`): "
-        + ", ".join(f"{c[:8]}… {std[c]:.2f}" for c in low)
+        f"{len(groups.low)} of the {len(groups.std)} test scans have a stored intensity std "
+        f"below {groups.floor:.2f} (the lowest of the 16 labeled scans, "
+        f"`results/{SCALE_FILE}`): "
+        + ", ".join(f"{c[:8]}… {groups.std[c]:.2f}" for c in groups.low)
         + f". Dice % on them (mean over seeds), in that order: {cells}."
     )
 

@@ -9,6 +9,7 @@ from dtml.metrics import (
     METRIC_NAMES,
     CaseMetrics,
     case_metrics,
+    holm,
     paired_ttest,
     summarize,
     volume_diagonal,
@@ -167,10 +168,29 @@ def test_paired_ttest_matches_scipy_and_known_value():
     ref = stats.ttest_rel(a, b)
     assert r["t"] == pytest.approx(ref.statistic) and r["p"] == pytest.approx(ref.pvalue)
     assert r["n"] == 5 and r["mean_diff"] == pytest.approx(0.016)
+    assert r["median_diff"] == pytest.approx(0.01) and r["n_higher"] == 5
     # by hand: d = [.02,.01,.03,.01,.01], t = mean(d) / (std(d, ddof=1) / sqrt(5))
     d = np.array([0.02, 0.01, 0.03, 0.01, 0.01])
     assert r["t"] == pytest.approx(d.mean() / (d.std(ddof=1) / math.sqrt(5)))
     assert paired_ttest(b, a)["t"] == pytest.approx(-r["t"])
+
+
+def test_paired_ttest_median_and_count_show_a_mean_carried_by_one_case():
+    a = [0.10, 0.80, 0.80, 0.80, 0.90]
+    b = [0.90, 0.81, 0.79, 0.82, 0.88]  # a loses one case by 0.8, the rest are within 0.02
+    r = paired_ttest(a, b)
+    assert r["mean_diff"] == pytest.approx(-0.16)
+    assert r["median_diff"] == pytest.approx(-0.01) and r["n_higher"] == 2
+    assert paired_ttest(b, a)["n_higher"] == 3  # ties would count on neither side
+
+
+def test_holm_matches_a_hand_computation_in_input_order():
+    # sorted: .005*4 = .02, .01*3 = .03, .03*2 = .06, .04*1 = .04 -> running max .02 .03 .06 .06
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])  # capped at 1
+    assert holm([0.036]) == pytest.approx([0.036])  # one test: nothing to correct
+    with pytest.raises(ValueError, match="holm"):
+        holm([0.1, float("nan")])
 
 
 def test_paired_ttest_rejects_bad_lengths():

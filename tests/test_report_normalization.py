@@ -170,7 +170,12 @@ def test_row_numbers_and_gain_match_a_hand_computation(partial_runs):
     assert runs_done(study) == (3, 24)
     text = study_markdown(study)
     assert "+15.20 Dice points" in text and "+35.00 on the 2 low-scale scans" in text
-    assert "Preliminary: waiting for DTML seeds 2, 3" in text
+    assert gain["median_diff"] == pytest.approx(3.0) and gain["n_higher"] == 5
+    assert "median per scan +3.00, DTML higher on 5 of 5" in text
+    assert (
+        "- Preliminary (DTML seeds 2, 3 and V-Net (lower bound) seed 3 still to come): gain "
+        in text
+    )
 
 
 def test_each_normalization_keeps_its_own_runs(partial_runs):

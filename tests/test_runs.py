@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from dtml.report.render import hardware_text, short_hardware
+from dtml.report.hardware import hardware_text, short_hardware
 from dtml.runs import git_commit, hardware
 
 

@@ -21,6 +21,7 @@ row holds), :mod:`~dtml.report.stats` (aggregation, paired test), :mod:`~dtml.re
 
 from __future__ import annotations
 
+from dtml.report.hardware import hardware_text, short_hardware
 from dtml.report.notes import (
     caveats,
     compare,
@@ -42,10 +43,8 @@ from dtml.report.records import (
     read_run,
 )
 from dtml.report.render import (
-    hardware_text,
     markdown_columns,
     save_table,
-    short_hardware,
     table_markdown,
     table_name,
     to_csv,

@@ -31,9 +31,9 @@ import numpy as np
 
 from dtml.config import NORMALIZATIONS
 from dtml.experiments import rows_by_label
+from dtml.report.hardware import short_hardware
 from dtml.report.intensity import SCALE_FILE, ScaleGroups, low_scale_sentence, scale_groups
 from dtml.report.records import RunRecord
-from dtml.report.render import short_hardware
 from dtml.report.rows import row_records
 from dtml.report.settings import check_same_setting, describe_setting
 from dtml.report.stats import aggregate, paired_test, per_case
@@ -174,7 +174,8 @@ def gain_test(
         "status": "waiting" if not runs[a] or not runs[b] else ("partial" if waiting else "ok"),
         "waiting_for": " and ".join(waiting),
     }
-    keys = ("mean_diff", "t", "p", "n", "seeds_a", "seeds_b", "significant")
+    keys = ("mean_diff", "median_diff", "n_higher", "t", "p", "n", "seeds_a", "seeds_b")
+    keys += ("significant",)
     out.update(dict.fromkeys(keys))
     out.update(dict.fromkeys(("gain_low_scale", "gain_other")))
     if out["status"] == "waiting":
@@ -281,16 +282,16 @@ def gain_sentence(test: Mapping[str, Any], groups: ScaleGroups) -> str:
     if test["status"] == "waiting":
         return f"{head}: waiting for {test['waiting_for']}; no test yet."
     verdict = "significant" if test["significant"] else "not significant"
-    text = (
+    if test["status"] == "partial":
+        head = f"Preliminary ({test['waiting_for']} still to come): {head.lower()}"
+    return (
         f"{head}: {test['mean_diff']:+.2f} Dice points over the {test['n']} test scans "
         f"({_num(test['gain_low_scale'], sign=True)} on the {len(groups.low)} low-scale scans, "
-        f"{_num(test['gain_other'], sign=True)} on the other {len(groups.other)}); paired t-test "
-        f"(per-scan Dice averaged over {test['seeds_a']} and {test['seeds_b']} seed(s)): "
-        f"t = {test['t']:.2f}, p = {test['p']:.3f}, {verdict} at p < {ALPHA:g}."
+        f"{_num(test['gain_other'], sign=True)} on the other {len(groups.other)}; median per scan "
+        f"{test['median_diff']:+.2f}, {test['a']} higher on {test['n_higher']} of {test['n']}); "
+        f"paired t-test (per-scan Dice averaged over {test['seeds_a']} and {test['seeds_b']} "
+        f"seed(s)): t = {test['t']:.2f}, p = {test['p']:.3f}, {verdict} at p < {ALPHA:g}."
     )
-    if test["status"] == "partial":
-        text += f" Preliminary: waiting for {test['waiting_for']}."
-    return text
 
 
 def runs_done(study: NormalizationStudy) -> tuple[int, int]:

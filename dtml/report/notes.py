@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dtml.experiments import TABLES, Row
+from dtml.report.hardware import hardware_text
 from dtml.report.records import RunRecord
 from dtml.report.rows import find_row, row_records
 from dtml.report.settings import _fmt_spacing
@@ -136,11 +137,13 @@ def caveats(prov: Mapping[str, Any]) -> list[str]:
             "compare them with the paper only in mm."
         )
     if len(prov.get("hardware", [])) > 1:
+        names = "; ".join(hardware_text(h) for h in prov["hardware"])
         out.append(
-            f"Runs were trained on different hardware ({'; '.join(prov['hardware'])}; per run in "
-            "the wall-time line). Same configuration and seeds, but bf16 arithmetic differs "
-            "between CPU and GPU kernels, so a seed is a sample of the configuration, not a "
-            "bit-identical rerun; wall times compare only within one machine."
+            f"Runs were trained on different hardware ({names}; per run in the wall-time line). "
+            "Same configuration and seeds, but the kernels' arithmetic differs between machines "
+            "(results/hardware_check: how far one key moves between two), so a seed is a sample "
+            "of the configuration, not a bit-identical rerun; wall times compare only within one "
+            "machine."
         )
     spread = speed_spread(
         {**v, "label": f"{v['method']}{variant_tag(v, prov['runs'])} s{v['seed']}"}
@@ -157,7 +160,7 @@ def caveats(prov: Mapping[str, Any]) -> list[str]:
     if len(prov.get("seeds", [])) < 3:
         out.append(
             f"{len(prov.get('seeds', []))} seed(s): the spread over seeds is unknown or rough; "
-            "published reruns of this method vary by about 0.5-1 Dice."
+            "read it beside the rows with 3 seeds (mean ± std over seeds)."
         )
     return out
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from dtml.report.hardware import hardware_text, short_hardware
 from dtml.report.notes import caveats
 from dtml.report.tables import NOT_RUN, SettingTable, variant_tag
 
@@ -116,23 +116,6 @@ def markdown_columns(paper: bool, compact: bool = False) -> list[tuple[str, Any]
                 (f"Δ {name} mm", lambda r, k=key: _num(r[f"diff_{k}_mm"], sign=True)),
             ]
     return cols
-
-
-def hardware_text(name: str) -> str:
-    """A recorded hardware name as prose: the provenance says ``(1 threads, ...)``, kept as
-    recorded (it groups runs by machine) and written ``(1 thread, ...)`` here."""
-    return re.sub(r"\b1 threads\b", "1 thread", name)
-
-
-def short_hardware(name: str | None) -> str:
-    """``NVIDIA H200`` -> ``H200``; ``<cpu model> (1 threads, AVX512)`` -> ``CPU, 1 threads,
-    AVX512`` (older provenance has no vector unit: ``CPU, 1 threads``)."""
-    if not name:
-        return "unknown hardware"
-    if name.startswith("NVIDIA "):
-        return name.removeprefix("NVIDIA ")
-    threads = name.rsplit("(", 1)[-1].rstrip(")") if name.endswith(")") else ""
-    return hardware_text(f"CPU, {threads}" if threads else name)
 
 
 def to_markdown(
