@@ -24,12 +24,8 @@ from dtml.report import (
     tables_by_setting,
 )
 from dtml.report.intensity import SCALE_FILE, read_scale
-from dtml.report.normalization import (
-    has_study_runs,
-    normalization_study,
-    save_study,
-    study_markdown,
-)
+from dtml.report.normalization import has_study_runs, normalization_study
+from dtml.report.normalization_report import save_study, study_markdown
 from dtml.report.settings import inputs_note
 
 TITLES = {

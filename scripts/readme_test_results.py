@@ -22,13 +22,8 @@ from dtml.config import NORMALIZATIONS
 from dtml.experiments import paper_table, rows_by_label
 from dtml.report import aggregate, committed_records, hardware_text, matches, per_case
 from dtml.report.intensity import SCALE_FILE, read_scale, scale_groups
-from dtml.report.normalization import (
-    gain_sentence,
-    normalization_study,
-    runs_done,
-    study_runs,
-    study_table,
-)
+from dtml.report.normalization import normalization_study, runs_done, study_runs
+from dtml.report.normalization_report import change_sentence, gain_sentence, study_table
 from dtml.report.notes import speed_spread
 
 ROWS = [  # (table, label, README name) in the benchmark's queue order (plans/benchmark.yaml)
@@ -196,6 +191,7 @@ def build_normalization(out: Path) -> str:
     done, planned = runs_done(study)
     # the low-scale scans are listed once, in the benchmark's block above
     bullets = [gain_sentence(t, study.groups) for t in study.tests]
+    bullets.append(change_sentence(study.change, study.groups))
     by_row = {
         f"{label} `{norm}`": found
         for norm in NORMALIZATIONS

@@ -20,16 +20,8 @@ from dtml.methods import get_method
 from dtml.publish import publish
 from dtml.report import committed_records, find_runs
 from dtml.report.intensity import read_scale
-from dtml.report.normalization import (
-    STUDY_ROWS,
-    normalization_study,
-    runs_done,
-    save_study,
-    study_dict,
-    study_markdown,
-    study_runs,
-    study_table,
-)
+from dtml.report.normalization import STUDY_ROWS, normalization_study, runs_done, study_runs
+from dtml.report.normalization_report import save_study, study_dict, study_markdown, study_table
 from dtml.viz.normalization import plot_normalization_study
 
 # stored std: two labeled scans (0.8, 1.2), five test scans of which two lie below 0.8
@@ -194,6 +186,40 @@ def test_each_normalization_keeps_its_own_runs(partial_runs):
     assert _row(study, "V-Net (upper bound)", "volume")["dice_seeds_mean"] == pytest.approx(88.0)
     volume_gain = next(t for t in study.tests if t["normalization"] == "volume")
     assert volume_gain["status"] == "waiting" and volume_gain["waiting_for"].startswith("DTML")
+
+
+def test_gain_change_is_the_paired_difference_of_the_per_scan_gains(partial_runs):
+    write_run(partial_runs, "supervised", 1, [0.8, 0.8, 0.85, 0.9, 0.9], normalization="volume")
+    write_run(partial_runs, "dtml", 1, [0.82, 0.84, 0.86, 0.9, 0.92], normalization="volume")
+    study = normalization_study(committed_records(partial_runs.parent), scale_rows())
+    stored = np.array([40.0, 30.0, 2.0, 1.0, 3.0])  # DTML - lower bound (seed means), per scan
+    volume = np.array([2.0, 4.0, 1.0, 0.0, 2.0])
+    ch = study.change
+    assert ch["status"] == "partial" and ch["n"] == 5
+    assert ch["gain_stored"] == pytest.approx(15.2) and ch["gain_volume"] == pytest.approx(1.8)
+    assert ch["change"] == pytest.approx(-13.4) and ch["median_change"] == pytest.approx(-1.0)
+    assert ch["change_low_scale"] == pytest.approx(-32.0)  # lo1 -38, lo2 -26
+    assert ch["change_other"] == pytest.approx(-1.0)
+    ref = stats.ttest_rel(volume, stored)
+    assert ch["t"] == pytest.approx(ref.statistic) and ch["p"] == pytest.approx(ref.pvalue)
+    assert ch["waiting_for"] == (
+        "`stored`: DTML seeds 2, 3 and V-Net (lower bound) seed 3; "
+        "`volume`: DTML seeds 2, 3 and V-Net (lower bound) seeds 2, 3"
+    )
+    text = study_markdown(study)
+    assert "gain with `volume` minus gain with `stored` inputs: -13.40 Dice points" in text
+    assert "(gain +1.80 vs +15.20; -32.00 on the 2 low-scale scans, -1.00 on the other 3" in text
+    assert study_dict(study)["change"] == ch
+
+
+def test_gain_change_waits_for_both_gains(partial_runs):
+    study = normalization_study(committed_records(partial_runs.parent), scale_rows())
+    assert study.change["status"] == "waiting" and study.change["p"] is None
+    assert study.change["waiting_for"] == (
+        "`stored`: DTML seeds 2, 3 and V-Net (lower bound) seed 3; "
+        "`volume`: DTML seeds 1, 2, 3 and V-Net (lower bound) seeds 1, 2, 3"
+    )
+    assert "minus gain with `stored` inputs: waiting for `stored`: DTML" in study_markdown(study)
 
 
 def test_two_runs_of_one_seed_are_refused(partial_runs):

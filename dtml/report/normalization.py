@@ -20,19 +20,16 @@ ids written by hand.
 
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from dtml.config import NORMALIZATIONS
 from dtml.experiments import rows_by_label
-from dtml.report.hardware import short_hardware
-from dtml.report.intensity import SCALE_FILE, ScaleGroups, low_scale_sentence, scale_groups
+from dtml.metrics import paired_ttest
+from dtml.report.intensity import SCALE_FILE, ScaleGroups, scale_groups
 from dtml.report.records import RunRecord
 from dtml.report.rows import row_records
 from dtml.report.settings import check_same_setting, describe_setting
@@ -52,11 +49,13 @@ SHORT = {  # row names that fit a projected table
 
 @dataclass
 class NormalizationStudy:
-    """The study's table (``rows``), its gain tests (``tests``), the scan groups, the per-scan Dice
-    (normalization -> row -> case -> Dice %, mean over seeds) and the provenance."""
+    """The study's table (``rows``), its gain tests (``tests``), how the gain changes from
+    ``stored`` to ``volume`` inputs (``change``, :func:`gain_change`), the scan groups, the
+    per-scan Dice (normalization -> row -> case -> Dice %, mean over seeds) and the provenance."""
 
     rows: list[dict[str, Any]]
     tests: list[dict[str, Any]]
+    change: dict[str, Any]
     groups: ScaleGroups
     case_dice: dict[str, dict[str, dict[str, float]]]
     provenance: dict[str, Any]
@@ -190,6 +189,50 @@ def gain_test(
     return out
 
 
+def gain_change(
+    tests: Sequence[Mapping[str, Any]],
+    case_dice: Mapping[str, Mapping[str, Mapping[str, float]]],
+    groups: ScaleGroups,
+) -> dict[str, Any]:
+    """How much of the gain survives normalised inputs: per scan, the gain (DTML - lower bound,
+    Dice points, each averaged over its seeds) with ``volume`` minus the gain with ``stored``
+    inputs; its mean (``change``), median, mean on the low-scale and on the other scans, and the
+    paired t-test of the two gains over the scans (does the gain shrink?). ``status`` as in
+    :func:`gain_test`: "waiting" while either gain has no test."""
+    by_norm = {t["normalization"]: t for t in tests}
+    stored, volume = by_norm["stored"], by_norm["volume"]
+    keys = ("gain_stored", "gain_volume", "change", "median_change", "t", "p", "n")
+    out: dict[str, Any] = dict.fromkeys((*keys, "significant", "change_low_scale", "change_other"))
+    statuses = {stored["status"], volume["status"]}
+    out["status"] = next(s for s in ("waiting", "partial", "ok") if s in statuses)
+    out["waiting_for"] = "; ".join(
+        f"`{t['normalization']}`: {t['waiting_for']}" for t in (stored, volume) if t["waiting_for"]
+    )
+    if out["status"] == "waiting":
+        return out
+    a, b = GAIN
+    gain = {
+        norm: {c: case_dice[norm][a][c] - case_dice[norm][b][c] for c in case_dice[norm][a]}
+        for norm in ("stored", "volume")
+    }
+    cases = sorted(gain["stored"])
+    test = paired_ttest([gain["volume"][c] for c in cases], [gain["stored"][c] for c in cases])
+    change = {c: gain["volume"][c] - gain["stored"][c] for c in cases}
+    out.update(
+        gain_stored=float(np.mean(list(gain["stored"].values()))),
+        gain_volume=float(np.mean(list(gain["volume"].values()))),
+        change=test["mean_diff"],
+        median_change=test["median_diff"],
+        t=test["t"],
+        p=test["p"],
+        n=test["n"],
+        significant=bool(test["p"] < ALPHA),
+        change_low_scale=_group_mean(change, groups.low),
+        change_other=_group_mean(change, groups.other),
+    )
+    return out
+
+
 def _provenance(
     runs: Mapping[str, Mapping[str, Sequence[RunRecord]]], groups: ScaleGroups
 ) -> dict[str, Any]:
@@ -235,124 +278,14 @@ def normalization_study(
         }
         for norm in NORMALIZATIONS
     }
-    return NormalizationStudy(rows, tests, groups, case_dice, _provenance(runs, groups))
-
-
-# --- text ---------------------------------------------------------------------------------------
-
-
-def _pm(mean: float | None, std: float | None) -> str:
-    if mean is None:
-        return "–"
-    return f"{mean:.2f}" if std is None else f"{mean:.2f} ± {std:.2f}"
-
-
-def _num(value: float | None, sign: bool = False) -> str:
-    if value is None:
-        return "–"
-    return f"{value:+.2f}" if sign else f"{value:.2f}"
-
-
-def _missing(row: Mapping[str, Any]) -> str:
-    return seeds_text([int(s) for s in row["missing_seeds"].split(";") if s])
-
-
-def study_table(study: NormalizationStudy) -> str:
-    """The study as a 7-column markdown table (projectable): row, inputs, seeds, Dice % over
-    seeds, Dice % on the low-scale and on the other test scans, what the row waits for."""
-    g = study.groups
-    lines = [
-        f"| row | inputs | seeds | Dice % (over seeds) | Dice % on the {len(g.low)} low-scale "
-        f"scans | Dice % on the other {len(g.other)} | waiting for |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    for r in study.rows:
-        lines.append(
-            f"| {SHORT.get(r['label'], r['label'])} | {r['normalization']} | "
-            f"{r['n_seeds']} of {r['seeds_planned']} | "
-            f"{_pm(r['dice_seeds_mean'], r['dice_seeds_std'])} | {_num(r['dice_low_scale'])} | "
-            f"{_num(r['dice_other'])} | {_missing(r) or '–'} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
-def gain_sentence(test: Mapping[str, Any], groups: ScaleGroups) -> str:
-    """One honest sentence on the gain under one normalization (or what it waits for)."""
-    head = f"Gain {test['a']} − {test['b']} with `{test['normalization']}` inputs"
-    if test["status"] == "waiting":
-        return f"{head}: waiting for {test['waiting_for']}; no test yet."
-    verdict = "significant" if test["significant"] else "not significant"
-    if test["status"] == "partial":
-        head = f"Preliminary ({test['waiting_for']} still to come): {head.lower()}"
-    return (
-        f"{head}: {test['mean_diff']:+.2f} Dice points over the {test['n']} test scans "
-        f"({_num(test['gain_low_scale'], sign=True)} on the {len(groups.low)} low-scale scans, "
-        f"{_num(test['gain_other'], sign=True)} on the other {len(groups.other)}; median per scan "
-        f"{test['median_diff']:+.2f}, {test['a']} higher on {test['n_higher']} of {test['n']}); "
-        f"paired t-test (per-scan Dice averaged over {test['seeds_a']} and {test['seeds_b']} "
-        f"seed(s)): t = {test['t']:.2f}, p = {test['p']:.3f}, {verdict} at p < {ALPHA:g}."
-    )
+    change = gain_change(tests, case_dice, groups)
+    return NormalizationStudy(rows, tests, change, groups, case_dice, _provenance(runs, groups))
 
 
 def runs_done(study: NormalizationStudy) -> tuple[int, int]:
     """(planned runs done, planned runs) over the study's rows."""
     planned = sum(r["seeds_planned"] for r in study.rows)
     return planned - sum(r["n_missing"] for r in study.rows), planned
-
-
-def study_markdown(study: NormalizationStudy, title: str | None = None) -> str:
-    """Table, the low-scale scans, one sentence per gain test and where the runs were trained."""
-    done, planned = runs_done(study)
-    lines = [f"### {title}", ""] if title else []
-    lines += [study_table(study)]
-    lines.append(f"{done} of {planned} planned runs done. Dice %: mean ± std over seeds.")
-    lines += ["", f"- {low_scale_sentence(study.groups)}"]
-    lines += [f"- {gain_sentence(t, study.groups)}" for t in study.tests]
-    for norm in NORMALIZATIONS:
-        prov = study.provenance[norm]
-        if prov["runs"]:
-            hardware = "; ".join(short_hardware(h) for h in prov["hardware"])
-            lines.append(f"- `{norm}` runs: {prov['setting']}; hardware: {hardware}.")
-    return "\n".join(lines) + "\n"
-
-
-# --- files --------------------------------------------------------------------------------------
-
-
-def study_dict(study: NormalizationStudy) -> dict[str, Any]:
-    """Everything the study holds, JSON-ready (the per-scan Dice included)."""
-    return {
-        "rows": study.rows,
-        "tests": study.tests,
-        "groups": {
-            "labeled_std_min": study.groups.floor,
-            "labeled_std_max": study.groups.ceiling,
-            "test_std": study.groups.std,
-            "low_scale": list(study.groups.low),
-            "other": list(study.groups.other),
-        },
-        "case_dice": study.case_dice,
-        "provenance": study.provenance,
-    }
-
-
-def save_study(
-    study: NormalizationStudy, folder: str | Path, name: str = "normalization"
-) -> list[Path]:
-    """``<folder>/<name>.csv`` (the table rows, every column), ``.md`` and ``.json``."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    csv_path = folder / f"{name}.csv"
-    keys = list(study.rows[0])
-    with csv_path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, keys)
-        writer.writeheader()
-        writer.writerows([{k: ("" if r[k] is None else r[k]) for k in keys} for r in study.rows])
-    md = folder / f"{name}.md"
-    md.write_text(study_markdown(study, "Input normalisation study (test split)"))
-    js = folder / f"{name}.json"
-    js.write_text(json.dumps(study_dict(study), indent=2) + "\n")
-    return [csv_path, md, js]
 
 
 def has_study_runs(records: Iterable[RunRecord]) -> bool:

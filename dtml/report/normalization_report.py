@@ -1,0 +1,147 @@
+"""The input-normalisation study as text and files: its projectable table, one sentence per gain
+test and on how the gain changes with normalised inputs, and ``normalization.{csv,md,json}``.
+
+The numbers come from :mod:`dtml.report.normalization`; nothing here computes a result.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dtml.config import NORMALIZATIONS
+from dtml.report.hardware import short_hardware
+from dtml.report.intensity import ScaleGroups, low_scale_sentence
+from dtml.report.normalization import ALPHA, SHORT, NormalizationStudy, runs_done, seeds_text
+
+
+def _pm(mean: float | None, std: float | None) -> str:
+    if mean is None:
+        return "–"
+    return f"{mean:.2f}" if std is None else f"{mean:.2f} ± {std:.2f}"
+
+
+def _num(value: float | None, sign: bool = False) -> str:
+    if value is None:
+        return "–"
+    return f"{value:+.2f}" if sign else f"{value:.2f}"
+
+
+def _missing(row: Mapping[str, Any]) -> str:
+    return seeds_text([int(s) for s in row["missing_seeds"].split(";") if s])
+
+
+def study_table(study: NormalizationStudy) -> str:
+    """The study as a 7-column markdown table (projectable): row, inputs, seeds, Dice % over
+    seeds, Dice % on the low-scale and on the other test scans, what the row waits for."""
+    g = study.groups
+    lines = [
+        f"| row | inputs | seeds | Dice % (over seeds) | Dice % on the {len(g.low)} low-scale "
+        f"scans | Dice % on the other {len(g.other)} | waiting for |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in study.rows:
+        lines.append(
+            f"| {SHORT.get(r['label'], r['label'])} | {r['normalization']} | "
+            f"{r['n_seeds']} of {r['seeds_planned']} | "
+            f"{_pm(r['dice_seeds_mean'], r['dice_seeds_std'])} | {_num(r['dice_low_scale'])} | "
+            f"{_num(r['dice_other'])} | {_missing(r) or '–'} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def gain_sentence(test: Mapping[str, Any], groups: ScaleGroups) -> str:
+    """One honest sentence on the gain under one normalization (or what it waits for)."""
+    head = f"Gain {test['a']} − {test['b']} with `{test['normalization']}` inputs"
+    if test["status"] == "waiting":
+        return f"{head}: waiting for {test['waiting_for']}; no test yet."
+    verdict = "significant" if test["significant"] else "not significant"
+    if test["status"] == "partial":
+        head = f"Preliminary ({test['waiting_for']} still to come): {head.lower()}"
+    return (
+        f"{head}: {test['mean_diff']:+.2f} Dice points over the {test['n']} test scans "
+        f"({_num(test['gain_low_scale'], sign=True)} on the {len(groups.low)} low-scale scans, "
+        f"{_num(test['gain_other'], sign=True)} on the other {len(groups.other)}; median per scan "
+        f"{test['median_diff']:+.2f}, {test['a']} higher on {test['n_higher']} of {test['n']}); "
+        f"paired t-test (per-scan Dice averaged over {test['seeds_a']} and {test['seeds_b']} "
+        f"seed(s)): t = {test['t']:.2f}, p = {test['p']:.3f}, {verdict} at p < {ALPHA:g}."
+    )
+
+
+def change_sentence(change: Mapping[str, Any], groups: ScaleGroups) -> str:
+    """How much of the gain survives normalised inputs (:func:`~dtml.report.normalization.
+    gain_change`), or what it waits for."""
+    head = "Gain with `volume` minus gain with `stored` inputs"
+    if change["status"] == "waiting":
+        return f"{head}: waiting for {change['waiting_for']}; no test yet."
+    if change["status"] == "partial":
+        head = f"Preliminary ({change['waiting_for']} still to come): {head.lower()}"
+    verdict = "significant" if change["significant"] else "not significant"
+    return (
+        f"{head}: {change['change']:+.2f} Dice points (gain {change['gain_volume']:+.2f} vs "
+        f"{change['gain_stored']:+.2f}; {_num(change['change_low_scale'], sign=True)} on the "
+        f"{len(groups.low)} low-scale scans, {_num(change['change_other'], sign=True)} on the "
+        f"other {len(groups.other)}; median per scan {change['median_change']:+.2f}); paired "
+        f"t-test of the per-scan gains over the {change['n']} test scans: t = {change['t']:.2f}, "
+        f"p = {change['p']:.3f}, {verdict} at p < {ALPHA:g}."
+    )
+
+
+def study_markdown(study: NormalizationStudy, title: str | None = None) -> str:
+    """Table, the low-scale scans, one sentence per gain test and where the runs were trained."""
+    done, planned = runs_done(study)
+    lines = [f"### {title}", ""] if title else []
+    lines += [study_table(study)]
+    lines.append(f"{done} of {planned} planned runs done. Dice %: mean ± std over seeds.")
+    lines += ["", f"- {low_scale_sentence(study.groups)}"]
+    lines += [f"- {gain_sentence(t, study.groups)}" for t in study.tests]
+    lines.append(f"- {change_sentence(study.change, study.groups)}")
+    for norm in NORMALIZATIONS:
+        prov = study.provenance[norm]
+        if prov["runs"]:
+            hardware = "; ".join(short_hardware(h) for h in prov["hardware"])
+            lines.append(f"- `{norm}` runs: {prov['setting']}; hardware: {hardware}.")
+    return "\n".join(lines) + "\n"
+
+
+# --- files --------------------------------------------------------------------------------------
+
+
+def study_dict(study: NormalizationStudy) -> dict[str, Any]:
+    """Everything the study holds, JSON-ready (the per-scan Dice included)."""
+    return {
+        "rows": study.rows,
+        "tests": study.tests,
+        "change": study.change,
+        "groups": {
+            "labeled_std_min": study.groups.floor,
+            "labeled_std_max": study.groups.ceiling,
+            "test_std": study.groups.std,
+            "low_scale": list(study.groups.low),
+            "other": list(study.groups.other),
+        },
+        "case_dice": study.case_dice,
+        "provenance": study.provenance,
+    }
+
+
+def save_study(
+    study: NormalizationStudy, folder: str | Path, name: str = "normalization"
+) -> list[Path]:
+    """``<folder>/<name>.csv`` (the table rows, every column), ``.md`` and ``.json``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    csv_path = folder / f"{name}.csv"
+    keys = list(study.rows[0])
+    with csv_path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, keys)
+        writer.writeheader()
+        writer.writerows([{k: ("" if r[k] is None else r[k]) for k in keys} for r in study.rows])
+    md = folder / f"{name}.md"
+    md.write_text(study_markdown(study, "Input normalisation study (test split)"))
+    js = folder / f"{name}.json"
+    js.write_text(json.dumps(study_dict(study), indent=2) + "\n")
+    return [csv_path, md, js]
