@@ -13,14 +13,22 @@ from pathlib import Path
 
 from readme_results import (
     _pm,
-    _short,
     hardware_line,
     test_lines,
+    test_sentence,
 )  # scripts/ is on sys.path (one formatter for both blocks)
 
 from dtml.config import NORMALIZATIONS
 from dtml.experiments import paper_table, rows_by_label
-from dtml.report import aggregate, committed_records, hardware_text, matches, per_case
+from dtml.report import (
+    aggregate,
+    committed_records,
+    hardware_text,
+    matches,
+    paired_test,
+    per_case,
+    short_hardware,
+)
 from dtml.report.intensity import SCALE_FILE, read_scale, scale_groups
 from dtml.report.normalization import normalization_study, runs_done, study_runs
 from dtml.report.normalization_report import change_sentence, gain_sentence, study_table
@@ -74,10 +82,12 @@ def runs_by_row(out: Path) -> dict[str, list]:
 
 
 def _wall(record) -> str:
-    """``s1 CPU 139 min (2.77 s/it)``: the speed tells machines apart where the name cannot."""
+    """``s2 CPU AVX512 143 min (2.85 s/it)``: the vector unit where the run recorded it; the
+    speed tells machines apart where the name cannot (``s1 CPU 139 min (2.77 s/it)``)."""
     seconds = record.train.get("seconds_per_iteration")
     speed = f" ({seconds:.2f} s/it)" if seconds else ""
-    hardware = _short(record.train["hardware"])
+    name, *rest = short_hardware(record.train["hardware"]).split(", ")
+    hardware = " ".join([name, *rest[1:]])  # the thread count is in the setting
     return f"s{record.seed} {hardware} {record.train['wall_seconds'] / 60:.0f} min{speed}"
 
 
@@ -136,6 +146,49 @@ def low_scale_line(runs: dict[str, list], scale_csv: Path) -> str | None:
     )
 
 
+def retrained(records: list, results: Path) -> list:
+    """The runs of ``results/hardware_check`` with the key of one of ``records``: the same
+    configurations and seeds trained again on another machine, by seed."""
+    names = {r.name for r in records}
+    if not names or not (results / "hardware_check" / "runs").is_dir():
+        return []
+    found = committed_records(results / "hardware_check")
+    return sorted((r for r in found if r.evaluated and r.name in names), key=lambda r: r.seed)
+
+
+def retrained_text(label: str, twins: list, groups) -> str:
+    """``<label> retrained (seeds 1, 2 on <hardware>, s/it ...): Dice ...``, with the mean on the
+    low-scale and the other test scans (``groups``: :func:`dtml.report.intensity.scale_groups`)."""
+    agg = aggregate(twins, "dice", 100.0)
+    dice = per_case(twins)
+    low, other = (
+        sum(100 * dice[c] for c in cases) / len(cases) for cases in (groups.low, groups.other)
+    )
+    hardware = "; ".join(sorted({hardware_text(r.train["hardware"]) for r in twins}))
+    speeds = ", ".join(f"{r.train['seconds_per_iteration']:.2f}" for r in twins)
+    seeds = ", ".join(str(r.seed) for r in twins)
+    return (
+        f"{label} retrained (the same keys, seed{'s' if len(twins) > 1 else ''} {seeds}, trained "
+        f"again on {hardware} at {speeds} s/it; "
+        "[`results/hardware_check`](results/hardware_check/README.md)): "
+        f"{_pm(agg['seeds_mean'], agg['seeds_std'])} Dice %{' over seeds' * (len(twins) > 1)}, "
+        f"{low:.2f} on the "
+        f"{len(groups.low)} low-scale scans, {other:.2f} on the other {len(groups.other)}"
+    )
+
+
+def retrained_claim_line(runs: dict[str, list], results: Path) -> str | None:
+    """The first claim (DTML vs the lower bound) again, with the lower bound's retrained runs:
+    the comparison on the machine of the retrains instead of the committed runs'."""
+    a, b, _ = CLAIMS[0]
+    twins = retrained(runs[b], results)
+    if not twins or not runs[a]:
+        return None
+    groups = scale_groups(read_scale(results / SCALE_FILE))
+    again = test_sentence(paired_test(runs[a], twins), a, f"{b} retrained", "", "test scans")
+    return f"{retrained_text(b, twins, groups)}. {again}"
+
+
 def speed_line(runs: dict[str, list], subject: str = "these runs") -> str | None:
     """Runs of one method whose training speeds differ more than 2x under one hardware name
     (:func:`dtml.report.notes.speed_spread`): more than one machine."""
@@ -167,6 +220,9 @@ def build_test(out: Path) -> str:
     )
     if same_key:
         bullets.append(same_key)
+    again = retrained_claim_line(runs, out.parent)
+    if again:
+        bullets.append(again)
     done = sum(len(v) for v in runs.values())
     hardware = sorted({hardware_text(r.train["hardware"]) for v in runs.values() for r in v})
     if hardware:
@@ -192,6 +248,10 @@ def build_normalization(out: Path) -> str:
     # the low-scale scans are listed once, in the benchmark's block above
     bullets = [gain_sentence(t, study.groups) for t in study.tests]
     bullets.append(change_sentence(study.change, study.groups))
+    stored_lower = study_runs(records, "stored")["V-Net (lower bound)"]
+    twins = retrained(stored_lower, out.parent)
+    if twins:  # the stored row on the machine of the retrains, beside the volume runs
+        bullets.append(retrained_text("`stored` V-Net (lower bound)", twins, study.groups) + ".")
     by_row = {
         f"{label} `{norm}`": found
         for norm in NORMALIZATIONS
