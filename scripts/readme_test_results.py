@@ -216,7 +216,8 @@ def build_test(out: Path) -> str:
         out.parent,
         "test",
         "Both are `AMD EPYC` CPUs, one with AVX2 only, one with AVX-512 (the s/it tell them "
-        "apart): a change of CPU alone moves a run by this much.",
+        "apart). Their commits differ too, under one run key (which versions every change of "
+        "training behaviour): a change of machine moves a run by this much.",
     )
     if same_key:
         bullets.append(same_key)
