@@ -57,9 +57,10 @@ def build(check: Path, references: list[Path]) -> str:
         "- `dev` rows (16 dev-validation scans): the CPU of the development machine (1 thread,",
         "  oneDNN bf16) against an NVIDIA H200 (cuDNN bf16).",
         "- `test` rows (the 20 test scans, fp32, 1 thread): two CPUs that both record `AMD EPYC`:",
-        "  A, the committed run, on one with AVX2 only; B on one with AVX-512. Their provenance",
-        "  predates the vector unit in the hardware name (`dtml.runs.hardware` records it now); the",
-        "  s/it column tells the two apart. Observed when B was made, not recorded in these files:",
+        "  A, the committed run, on one with AVX2 only; B on one with AVX-512. Runs trained before",
+        "  the hardware name held the vector unit (`dtml.runs.hardware` records it since 044a2d0)",
+        "  show `CPU, 1 thread`; the s/it column tells the two apart. Observed when the first B was",
+        "  made, not recorded in these files:",
         "  B's key repeated on B's machine gives the same losses bit for bit (20 iterations checked),",
         "  while A's and B's losses differ by ~1e-4 at iteration 10 and drift further from there.\n",
         "| run | method | split | labeled | seed | Dice % A | Dice % B | B - A | s/it A / B "
