@@ -13,6 +13,7 @@ the same scans (``results/cpu_paper``, between ``<!-- results-normalization:star
 from __future__ import annotations
 
 import json
+import math
 import os
 import statistics
 import sys
@@ -106,6 +107,7 @@ def multiple_tests_line(pvalues: list[float]) -> str | None:
     """How many of several paired tests stay below 0.05 once corrected for their number (Holm)."""
     if len(pvalues) < 2:
         return None
+    pvalues = [1.0 if math.isnan(p) else p for p in pvalues]  # NaN: every difference was zero
     raw = sum(p < 0.05 for p in pvalues)
     kept = sum(p < 0.05 for p in holm(pvalues))
     return (
@@ -217,9 +219,10 @@ def build_dev(out: Path) -> str:
             f"them, in that order: {cells}. They make most of the spread over cases and of the "
             "gaps between rows."
         )
+        others = {name: [100 * v for c, v in per[name].items() if c not in hard] for name in per}
         rest = "; ".join(
-            f"{name.split(' (')[0]} {statistics.mean(100 * v for c, v in per[name].items() if c not in hard):.1f}"
-            f" (median {statistics.median(100 * v for v in per[name].values()):.1f})"
+            f"{name.split(' (')[0]} {statistics.mean(others[name]):.1f}"
+            f" (median {statistics.median(others[name]):.1f})"
             for name, _ in shown
         )
         bullets.append(f"Mean Dice % over the other {16 - len(hard)} scans: {rest}.")

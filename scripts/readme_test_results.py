@@ -178,8 +178,8 @@ def retrained_text(label: str, twins: list, groups) -> str:
 
 
 def retrained_claim_line(runs: dict[str, list], results: Path) -> str | None:
-    """The first claim (DTML vs the lower bound) again, with the lower bound's retrained runs:
-    the comparison on the machine of the retrains instead of the committed runs'."""
+    """The first claim (DTML vs the lower bound) again, with the lower bound's retrained runs in
+    place of its committed ones (their hardware: the retrains' provenance)."""
     a, b, _ = CLAIMS[0]
     twins = retrained(runs[b], results)
     if not twins or not runs[a]:

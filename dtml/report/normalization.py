@@ -197,7 +197,8 @@ def gain_change(
     """How much of the gain survives normalised inputs: per scan, the gain (DTML - lower bound,
     Dice points, each averaged over its seeds) with ``volume`` minus the gain with ``stored``
     inputs; its mean (``change``), median, mean on the low-scale and on the other scans, and the
-    paired t-test of the two gains over the scans (does the gain shrink?). ``status`` as in
+    two-sided paired t-test of the two gains over the scans (does the gain change?). ``status``
+    as in
     :func:`gain_test`: "waiting" while either gain has no test."""
     by_norm = {t["normalization"]: t for t in tests}
     stored, volume = by_norm["stored"], by_norm["volume"]

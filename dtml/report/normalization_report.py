@@ -60,7 +60,7 @@ def gain_sentence(test: Mapping[str, Any], groups: ScaleGroups) -> str:
         return f"{head}: waiting for {test['waiting_for']}; no test yet."
     verdict = "significant" if test["significant"] else "not significant"
     if test["status"] == "partial":
-        head = f"Preliminary ({test['waiting_for']} still to come): {head.lower()}"
+        head = f"Preliminary ({test['waiting_for']} still to come): {head[0].lower()}{head[1:]}"
     return (
         f"{head}: {test['mean_diff']:+.2f} Dice points over the {test['n']} test scans "
         f"({_num(test['gain_low_scale'], sign=True)} on the {len(groups.low)} low-scale scans, "
@@ -78,7 +78,7 @@ def change_sentence(change: Mapping[str, Any], groups: ScaleGroups) -> str:
     if change["status"] == "waiting":
         return f"{head}: waiting for {change['waiting_for']}; no test yet."
     if change["status"] == "partial":
-        head = f"Preliminary ({change['waiting_for']} still to come): {head.lower()}"
+        head = f"Preliminary ({change['waiting_for']} still to come): {head[0].lower()}{head[1:]}"
     verdict = "significant" if change["significant"] else "not significant"
     return (
         f"{head}: {change['change']:+.2f} Dice points (gain {change['gain_volume']:+.2f} vs "
