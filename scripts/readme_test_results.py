@@ -164,12 +164,8 @@ def retrained_text(label: str, twins: list, groups) -> str:
     low, other = (
         sum(100 * dice[c] for c in cases) / len(cases) for cases in (groups.low, groups.other)
     )
-    hardware = "; ".join(sorted({hardware_text(r.train["hardware"]) for r in twins}))
-    speeds = ", ".join(f"{r.train['seconds_per_iteration']:.2f}" for r in twins)
-    seeds = ", ".join(str(r.seed) for r in twins)
     return (
-        f"{label} retrained (the same keys, seed{'s' if len(twins) > 1 else ''} {seeds}, trained "
-        f"again on {hardware} at {speeds} s/it; "
+        f"{label} retrained (the same keys trained again: {', '.join(_wall(r) for r in twins)}; "
         "[`results/hardware_check`](results/hardware_check/README.md)): "
         f"{_pm(agg['seeds_mean'], agg['seeds_std'])} Dice %{' over seeds' * (len(twins) > 1)}, "
         f"{low:.2f} on the "
