@@ -71,10 +71,13 @@ def gain_sentence(test: Mapping[str, Any], groups: ScaleGroups) -> str:
     )
 
 
-def change_sentence(change: Mapping[str, Any], groups: ScaleGroups) -> str:
+def change_sentence(
+    change: Mapping[str, Any],
+    groups: ScaleGroups,
+    head: str = "Gain with `volume` minus gain with `stored` inputs",
+) -> str:
     """How much of the gain survives normalised inputs (:func:`~dtml.report.normalization.
     gain_change`), or what it waits for."""
-    head = "Gain with `volume` minus gain with `stored` inputs"
     if change["status"] == "waiting":
         return f"{head}: waiting for {change['waiting_for']}; no test yet."
     if change["status"] == "partial":
