@@ -58,10 +58,6 @@ def _short(hw: str) -> str:
     return short_hardware(hw).split(",")[0]  # "H200" or "CPU": the column has no room for threads
 
 
-def _num(value: float | None) -> str:
-    return "–" if value is None else f"{value:.2f}"
-
-
 def _pm(mean: float, std: float | None) -> str:
     return f"{mean:.2f}" + (f" ± {std:.2f}" if std is not None else "")
 

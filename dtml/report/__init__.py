@@ -15,8 +15,12 @@ Units and the no-mixed-settings rule: :mod:`~dtml.report.tables`.
 Modules: :mod:`~dtml.report.records` (reading and exporting run folders),
 :mod:`~dtml.report.settings` (what runs share a table), :mod:`~dtml.report.rows` (which runs a
 row holds), :mod:`~dtml.report.stats` (aggregation, paired test), :mod:`~dtml.report.tables`
-(the tables and their provenance), :mod:`~dtml.report.notes` (sentences and caveats) and
-:mod:`~dtml.report.render` (markdown, CSV, JSON). Everything public is re-exported here.
+(the tables and their provenance), :mod:`~dtml.report.notes` (sentences and caveats),
+:mod:`~dtml.report.render` (markdown, CSV, JSON) and :mod:`~dtml.report.hardware` (hardware
+names as shown); everything public of these is re-exported here. The input-normalisation study
+(issue 12) has its own modules, imported from where they live: :mod:`~dtml.report.intensity`
+(the low-scale test scans), :mod:`~dtml.report.normalization` (the study's rows and tests) and
+:mod:`~dtml.report.normalization_report` (its text and files).
 """
 
 from __future__ import annotations
