@@ -30,7 +30,14 @@ from dtml.report import (
     short_hardware,
 )
 from dtml.report.intensity import SCALE_FILE, read_scale, scale_groups
-from dtml.report.normalization import gain_change, normalization_study, runs_done, study_runs
+from dtml.report.normalization import (
+    dice_by_case,
+    gain_change,
+    normalization_study,
+    runs_done,
+    study_row,
+    study_runs,
+)
 from dtml.report.normalization_report import change_sentence, gain_sentence, study_table
 from dtml.report.notes import speed_spread
 
@@ -159,22 +166,14 @@ def retrained(records: list, results: Path) -> list:
 def retrained_text(label: str, twins: list, groups) -> str:
     """``<label> retrained (seeds 1, 2 on <hardware>, s/it ...): Dice ...``, with the mean on the
     low-scale and the other test scans (``groups``: :func:`dtml.report.intensity.scale_groups`)."""
-    agg = aggregate(twins, "dice", 100.0)
-    dice = per_case(twins)
-    low, other = (
-        sum(100 * dice[c] for c in cases) / len(cases) for cases in (groups.low, groups.other)
-    )
+    row = study_row(label, "stored", twins, groups)
     return (
         f"{label} retrained (the same keys trained again: {', '.join(_wall(r) for r in twins)}; "
         "[`results/hardware_check`](results/hardware_check/README.md)): "
-        f"{_pm(agg['seeds_mean'], agg['seeds_std'])} Dice %{' over seeds' * (len(twins) > 1)}, "
-        f"{low:.2f} on the "
-        f"{len(groups.low)} low-scale scans, {other:.2f} on the other {len(groups.other)}"
+        f"{_pm(row['dice_seeds_mean'], row['dice_seeds_std'])} Dice %"
+        f"{' over seeds' * (len(twins) > 1)}, {row['dice_low_scale']:.2f} on the "
+        f"{len(groups.low)} low-scale scans, {row['dice_other']:.2f} on the other {len(groups.other)}"
     )
-
-
-def per_case_percent(records: list) -> dict[str, float]:
-    return {c: 100.0 * v for c, v in per_case(records).items()}
 
 
 def retrained_claim_line(runs: dict[str, list], results: Path) -> str | None:
@@ -253,7 +252,7 @@ def build_normalization(out: Path) -> str:
     twins = retrained(stored_lower, out.parent)
     if twins:  # the stored row on the machine of the retrains, beside the volume runs
         bullets.append(retrained_text("`stored` V-Net (lower bound)", twins, study.groups) + ".")
-        stored = {**study.case_dice["stored"], "V-Net (lower bound)": per_case_percent(twins)}
+        stored = {**study.case_dice["stored"], "V-Net (lower bound)": dice_by_case(twins)}
         change = gain_change(study.tests, {**study.case_dice, "stored": stored}, study.groups)
         bullets.append(
             change_sentence(

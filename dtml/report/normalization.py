@@ -114,6 +114,11 @@ def seeds_text(seeds: Sequence[int]) -> str:
     return f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
 
 
+def dice_by_case(runs: Sequence[RunRecord]) -> dict[str, float]:
+    """Per-scan Dice % of ``runs``, averaged over their seeds."""
+    return {c: 100.0 * v for c, v in per_case(runs).items()}
+
+
 def _group_mean(dice: Mapping[str, float], cases: Sequence[str]) -> float | None:
     values = [dice[c] for c in cases if c in dice]
     return float(np.mean(values)) if values else None
@@ -145,7 +150,7 @@ def study_row(
     stats = aggregate(runs, "dice", 100.0) if runs else {}
     for key in ("seeds_mean", "seeds_std", "cases_mean", "cases_std"):
         out[f"dice_{key}"] = stats.get(key)
-    dice = {c: 100.0 * v for c, v in per_case(runs).items()} if runs else {}
+    dice = dice_by_case(runs) if runs else {}
     out["n_low_scale"], out["n_other"] = len(groups.low), len(groups.other)
     out["dice_low_scale"] = _group_mean(dice, groups.low)
     out["dice_other"] = _group_mean(dice, groups.other)
@@ -272,11 +277,7 @@ def normalization_study(
     ]
     tests = [gain_test(norm, runs[norm], groups, seeds) for norm in NORMALIZATIONS]
     case_dice = {
-        norm: {
-            label: {c: 100.0 * v for c, v in per_case(found).items()}
-            for label, found in runs[norm].items()
-            if found
-        }
+        norm: {label: dice_by_case(found) for label, found in runs[norm].items() if found}
         for norm in NORMALIZATIONS
     }
     change = gain_change(tests, case_dice, groups)
