@@ -13,7 +13,6 @@ the same scans (``results/cpu_paper``, between ``<!-- results-normalization:star
 from __future__ import annotations
 
 import json
-import math
 import os
 import statistics
 import sys
@@ -26,15 +25,14 @@ from hardware_check import (
 )  # scripts/ is on sys.path when this script runs
 
 from dtml.experiments import rows_by_label
-from dtml.metrics import holm
 from dtml.report import (
     committed_records,
     hardware_text,
     matches,
-    paired_test,
     per_case,
     short_hardware,
 )
+from dtml.report.sentences import paired_sentences, pm
 
 SHOW = [  # (table, paper label, README name)
     (3, "V-Net (lower bound)", "V-Net lower bound (16 labeled) = M_s only"),
@@ -58,60 +56,6 @@ def _short(hw: str) -> str:
     return short_hardware(hw).split(",")[0]  # "H200" or "CPU": the column has no room for threads
 
 
-def _pm(mean: float, std: float | None) -> str:
-    return f"{mean:.2f}" + (f" ± {std:.2f}" if std is not None else "")
-
-
-def test_sentence(t: dict, name_a: str, name_b: str, claim: str = "", scans: str = "cases") -> str:
-    """A :func:`dtml.report.paired_test` result as one sentence: the mean difference, its median
-    and how many scans it holds on (a mean carried by one scan shows there), then t and p;
-    ``Preliminary`` first while a side has fewer than 3 seeds."""
-    verdict = "significant at p < 0.05" if t["p"] < 0.05 else "not significant at p < 0.05"
-    head = f"{name_a} vs {name_b}" + (f" ({claim})" if claim else "")
-    few = [
-        f"{name} {n} seed{'s' if n > 1 else ''} of 3"
-        for name, n in ((name_a, t["seeds_a"]), (name_b, t["seeds_b"]))
-        if n < 3
-    ]
-    if few:
-        head = f"Preliminary ({', '.join(few)}): {head}"
-    return (
-        f"{head}: {t['mean_diff']:+.2f} Dice points over the {t['n']} {scans} (median per scan "
-        f"{t['median_diff']:+.2f}, {name_a} higher on {t['n_higher']} of {t['n']}); paired t-test "
-        f"(per-scan Dice averaged over {t['seeds_a']} and {t['seeds_b']} seed(s)): "
-        f"t = {t['t']:.2f}, p = {t['p']:.3f}, {verdict}."
-    )
-
-
-def test_lines(runs: dict, pairs: list[tuple[str, str, str, str]], scans: str):
-    """(sentences, untested): :func:`test_sentence` for each pair ``(A, B, what B is called,
-    the paper's claim)`` with runs on both sides, then :func:`multiple_tests_line`; and
-    ``"A vs B"`` for each pair still waiting for runs."""
-    sentences, untested, pvalues = [], [], []
-    for a, b, name_b, claim in pairs:
-        if not runs[a] or not runs[b]:
-            untested.append(f"{a} vs {b}")
-            continue
-        t = paired_test(runs[a], runs[b])
-        sentences.append(test_sentence(t, a, name_b, claim, scans))
-        pvalues.append(t["p"])
-    several = multiple_tests_line(pvalues)
-    return sentences + ([several] if several else []), untested
-
-
-def multiple_tests_line(pvalues: list[float]) -> str | None:
-    """How many of several paired tests stay below 0.05 once corrected for their number (Holm)."""
-    if len(pvalues) < 2:
-        return None
-    pvalues = [1.0 if math.isnan(p) else p for p in pvalues]  # NaN: every difference was zero
-    raw = sum(p < 0.05 for p in pvalues)
-    kept = sum(p < 0.05 for p in holm(pvalues))
-    return (
-        f"These {len(pvalues)} paired tests are read together: {raw} of them below 0.05 "
-        f"uncorrected, {kept} with Holm's correction for {len(pvalues)} tests."
-    )
-
-
 def _contrast(root: Path, hard: list[str], lower) -> str:
     """Image intensity std (after the release's z-scoring) of the hard scans vs all 80 scans."""
     from dtml.data.la import read_case, read_list
@@ -125,7 +69,7 @@ def _contrast(root: Path, hard: list[str], lower) -> str:
         "Image intensity std as released (low = little contrast) of the hard scans: "
         + ", ".join(f"{c[:8]}… {std[c]:.2f}" for c in hard)
         + f"; median over the 80 training scans {statistics.median(std.values()):.2f}, lowest "
-        f"of the 16 labeled scans {min(std[c] for c in labeled):.2f} (from `$DTML_DATA`)."
+        f"of the {len(labeled)} labeled scans {min(std[c] for c in labeled):.2f} (from `$DTML_DATA`)."
     )
 
 
@@ -182,8 +126,8 @@ def build_dev(out: Path) -> str:
             for r in sorted(runs[label], key=lambda r: r.seed)
         )
         lines.append(
-            f"| {name} | {row['n_seeds']} | {_pm(row['dice_seeds_mean'], row['dice_seeds_std'])} | "
-            f"{_pm(row['dice_cases_mean'], row['dice_cases_std'])} | "
+            f"| {name} | {row['n_seeds']} | {pm(row['dice_seeds_mean'], row['dice_seeds_std'])} | "
+            f"{pm(row['dice_cases_mean'], row['dice_cases_std'])} | "
             f"{row['hd95_vox_seeds_mean']:.2f} | {walls} |"
         )
 
@@ -198,7 +142,7 @@ def build_dev(out: Path) -> str:
         ("Mean teacher", "DTML", "DTML", ""),
         ("DTC", "DTML", "DTML", ""),
     ]
-    bullets, _ = test_lines(runs, pairs, "validation scans")
+    bullets, _ = paired_sentences(runs, pairs, "validation scans")
 
     if lower:
         base = per_case(lower)
@@ -210,7 +154,7 @@ def build_dev(out: Path) -> str:
             for name, _ in shown
         )
         bullets.append(
-            f"{len(hard)} of the 16 validation scans ({', '.join(c[:8] + '…' for c in hard)}) are "
+            f"{len(hard)} of the {len(base)} validation scans ({', '.join(c[:8] + '…' for c in hard)}) are "
             f"hard: the lower bound's mean Dice there is below {HARD_BELOW:.0f}. Mean Dice % on "
             f"them, in that order: {cells}. They make most of the spread over cases and of the "
             "gaps between rows."
@@ -221,7 +165,7 @@ def build_dev(out: Path) -> str:
             f" (median {statistics.median(others[name]):.1f})"
             for name, _ in shown
         )
-        bullets.append(f"Mean Dice % over the other {16 - len(hard)} scans: {rest}.")
+        bullets.append(f"Mean Dice % over the other {len(base) - len(hard)} scans: {rest}.")
         if os.environ.get("DTML_DATA"):
             bullets.append(_contrast(Path(os.environ["DTML_DATA"]), hard, lower))
     same_key = hardware_line(

@@ -11,12 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from readme_results import (
-    _pm,
-    hardware_line,
-    test_lines,
-    test_sentence,
-)  # scripts/ is on sys.path (one formatter for both blocks)
+from readme_results import hardware_line  # scripts/ is on sys.path
 
 from dtml.config import NORMALIZATIONS
 from dtml.experiments import paper_table, rows_by_label
@@ -29,7 +24,7 @@ from dtml.report import (
     per_case,
     short_hardware,
 )
-from dtml.report.intensity import SCALE_FILE, read_scale, scale_groups
+from dtml.report.intensity import SCALE_FILE, low_scale_sentence, read_scale, scale_groups
 from dtml.report.normalization import (
     dice_by_case,
     gain_change,
@@ -40,6 +35,13 @@ from dtml.report.normalization import (
 )
 from dtml.report.normalization_report import change_sentence, gain_sentence, study_table
 from dtml.report.notes import speed_spread
+from dtml.report.sentences import (
+    PLANNED_SEEDS,
+    paired_sentence,
+    paired_sentences,
+    pm,
+    waiting_text,
+)
 
 ROWS = [  # (table, label, README name) in the benchmark's queue order (plans/benchmark.yaml)
     (3, "V-Net (lower bound)", "V-Net lower bound (16 labeled) = M_s only"),
@@ -110,14 +112,14 @@ def table_lines(runs: dict[str, list]) -> list[str]:
         p_text = "–" if p is None else f"{p:.2f}"
         found = sorted(runs[label], key=lambda r: r.seed)
         if not found:
-            lines.append(f"| {name} | 0 of 3 | queued | | {p_text} | | |")
+            lines.append(f"| {name} | 0 of {len(PLANNED_SEEDS)} | queued | | {p_text} | | |")
             continue
         agg = aggregate(found, "dice", 100.0)
         gap = "–" if p is None else f"{agg['seeds_mean'] - p:+.2f}"
         walls = ", ".join(_wall(r) for r in found)
         lines.append(
-            f"| {name} | {len(found)} of 3 | {_pm(agg['seeds_mean'], agg['seeds_std'])} | "
-            f"{_pm(agg['cases_mean'], agg['cases_std'])} | {p_text} | {gap} | {walls} |"
+            f"| {name} | {len(found)} of {len(PLANNED_SEEDS)} | {pm(agg['seeds_mean'], agg['seeds_std'])} | "
+            f"{pm(agg['cases_mean'], agg['cases_std'])} | {p_text} | {gap} | {walls} |"
         )
     return lines
 
@@ -125,7 +127,8 @@ def table_lines(runs: dict[str, list]) -> list[str]:
 def claim_lines(runs: dict[str, list]) -> list[str]:
     """One sentence per paper claim with runs on both sides, one for those still waiting and,
     with several tests, how many survive Holm's correction."""
-    out, waiting = test_lines(runs, [(a, b, b, claim) for a, b, claim in CLAIMS], "test scans")
+    pairs = [(a, b, b, claim) for a, b, claim in CLAIMS]
+    out, waiting = paired_sentences(runs, pairs, "test scans")
     if waiting:
         out.append(f"Not tested yet, waiting for their runs: {'; '.join(waiting)}.")
     return out
@@ -144,13 +147,7 @@ def low_scale_line(runs: dict[str, list], scale_csv: Path) -> str | None:
         f"{name.split(' (')[0]} " + " / ".join(f"{100 * d[c]:.1f}" for c in groups.low)
         for name, d in shown
     )
-    return (
-        f"{len(groups.low)} of the {len(groups.std)} test scans have a stored intensity std "
-        f"below {groups.floor:.2f} (the lowest of the 16 labeled scans, "
-        f"`results/{SCALE_FILE}`): "
-        + ", ".join(f"{c[:8]}… {groups.std[c]:.2f}" for c in groups.low)
-        + f". Dice % on them (mean over seeds), in that order: {cells}."
-    )
+    return f"{low_scale_sentence(groups)} Dice % on them (mean over seeds), in that order: {cells}."
 
 
 def retrained(records: list, results: Path) -> list:
@@ -170,7 +167,7 @@ def retrained_text(label: str, twins: list, groups) -> str:
     return (
         f"{label} retrained (the same keys trained again: {', '.join(_wall(r) for r in twins)}; "
         "[`results/hardware_check`](results/hardware_check/README.md)): "
-        f"{_pm(row['dice_seeds_mean'], row['dice_seeds_std'])} Dice %"
+        f"{pm(row['dice_seeds_mean'], row['dice_seeds_std'])} Dice %"
         f"{' over seeds' * (len(twins) > 1)}, {row['dice_low_scale']:.2f} on the "
         f"{len(groups.low)} low-scale scans, {row['dice_other']:.2f} on the other {len(groups.other)}"
     )
@@ -184,7 +181,9 @@ def retrained_claim_line(runs: dict[str, list], results: Path) -> str | None:
     if not twins or not runs[a]:
         return None
     groups = scale_groups(read_scale(results / SCALE_FILE))
-    again = test_sentence(paired_test(runs[a], twins), a, f"{b} retrained", "", "test scans")
+    waiting = " and ".join(w for w in (waiting_text(a, runs[a]), waiting_text(b, twins)) if w)
+    test = paired_test(runs[a], twins)
+    again = paired_sentence(test, a, f"{b} retrained", scans="test scans", waiting=waiting)
     return f"{retrained_text(b, twins, groups)}. {again}"
 
 
@@ -208,7 +207,7 @@ def speed_line(runs: dict[str, list], subject: str = "these runs") -> str | None
 def build_test(out: Path) -> str:
     runs = runs_by_row(out)
     bullets = claim_lines(runs)
-    low = low_scale_line(runs, out.parent / "intensity_scale.csv")
+    low = low_scale_line(runs, out.parent / SCALE_FILE)
     if low:
         bullets.append(low)
     same_key = hardware_line(
@@ -232,7 +231,7 @@ def build_test(out: Path) -> str:
         bullets.append(speeds)
     text = "\n".join(table_lines(runs))
     text += (
-        f"\n\n{done} of {3 * len(ROWS)} runs done; the rest are queued in "
+        f"\n\n{done} of {len(PLANNED_SEEDS) * len(ROWS)} runs done; the rest are queued in "
         "[`plans/benchmark.yaml`](plans/benchmark.yaml) (`python -m dtml sweep`). Computed from "
         "the committed runs by `scripts/readme_results.py`:\n"
     )

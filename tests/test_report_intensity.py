@@ -36,6 +36,7 @@ def test_low_scale_scans_lie_below_every_labeled_scan():
 def test_the_sentence_names_each_low_scale_scan_with_its_std():
     text = low_scale_sentence(scale_groups(rows()))
     assert "the 2 test scans" in text and "below 0.70" in text and "range 0.70-1.30" in text
+    assert "the lowest of the 3 labeled scans" in text
     assert text.index("T3… 0.30") < text.index("T4… 0.69") and "T1" not in text
 
 

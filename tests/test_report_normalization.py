@@ -20,7 +20,13 @@ from dtml.methods import get_method
 from dtml.publish import publish
 from dtml.report import committed_records, find_runs
 from dtml.report.intensity import read_scale
-from dtml.report.normalization import STUDY_ROWS, normalization_study, runs_done, study_runs
+from dtml.report.normalization import (
+    STUDY_ROWS,
+    gain_change,
+    normalization_study,
+    runs_done,
+    study_runs,
+)
 from dtml.report.normalization_report import save_study, study_dict, study_markdown, study_table
 from dtml.viz.normalization import plot_normalization_study
 
@@ -165,7 +171,7 @@ def test_row_numbers_and_gain_match_a_hand_computation(partial_runs):
     assert gain["median_diff"] == pytest.approx(3.0) and gain["n_higher"] == 5
     assert "median per scan +3.00, DTML higher on 5 of 5" in text
     assert (
-        "- Preliminary (DTML seeds 2, 3 and V-Net (lower bound) seed 3 still to come): gain DTML − "
+        "- Preliminary (DTML seeds 2, 3 and V-Net (lower bound) seed 3 still to come): Gain DTML − "
         "V-Net (lower bound) with `stored` inputs: +15.20 Dice points" in text
     )
 
@@ -207,9 +213,25 @@ def test_gain_change_is_the_paired_difference_of_the_per_scan_gains(partial_runs
         "`volume`: DTML seeds 2, 3 and V-Net (lower bound) seeds 2, 3"
     )
     text = study_markdown(study)
-    assert "gain with `volume` minus gain with `stored` inputs: -13.40 Dice points" in text
+    assert "Gain with `volume` minus gain with `stored` inputs: -13.40 Dice points" in text
     assert "(gain +1.80 vs +15.20; -32.00 on the 2 low-scale scans, -1.00 on the other 3" in text
     assert study_dict(study)["change"] == ch
+
+
+def test_gain_change_refuses_other_pairs_and_missing_scans(partial_runs):
+    write_run(partial_runs, "supervised", 1, [0.8, 0.8, 0.85, 0.9, 0.9], normalization="volume")
+    write_run(partial_runs, "dtml", 1, [0.82, 0.84, 0.86, 0.9, 0.92], normalization="volume")
+    study = normalization_study(committed_records(partial_runs.parent), scale_rows())
+    swapped = [
+        {**t, "a": t["b"], "b": t["a"]} if t["normalization"] == "volume" else t
+        for t in study.tests
+    ]
+    with pytest.raises(ValueError, match=r"the volume test V-Net \(lower bound\) - DTML"):
+        gain_change(swapped, study.case_dice, study.groups)
+    dice = {n: {k: dict(v) for k, v in rows.items()} for n, rows in study.case_dice.items()}
+    del dice["volume"]["DTML"]["hi2"]
+    with pytest.raises(ValueError, match="`volume` DTML and `stored` DTML differ in scans: hi2"):
+        gain_change(study.tests, dice, study.groups)
 
 
 def test_gain_change_waits_for_both_gains(partial_runs):

@@ -23,7 +23,7 @@ class ScaleGroups:
 
     ``floor``/``ceiling``: the lowest/highest stored std among the labeled scans; ``std``: the
     stored std of every test scan; ``low``: the test scans below ``floor`` (lowest first);
-    ``other``: the remaining test scans (sorted by id).
+    ``other``: the remaining test scans (sorted by id); ``n_labeled``: how many labeled scans.
     """
 
     floor: float
@@ -31,6 +31,7 @@ class ScaleGroups:
     std: dict[str, float]
     low: tuple[str, ...]
     other: tuple[str, ...]
+    n_labeled: int
 
 
 def read_scale(path: str | Path) -> list[dict[str, Any]]:
@@ -52,7 +53,7 @@ def scale_groups(scale_rows: Iterable[Mapping[str, Any]]) -> ScaleGroups:
     floor = min(labeled)
     low = tuple(sorted((c for c, s in std.items() if s < floor), key=lambda c: (std[c], c)))
     other = tuple(sorted(c for c in std if c not in low))
-    return ScaleGroups(floor, max(labeled), std, low, other)
+    return ScaleGroups(floor, max(labeled), std, low, other, len(labeled))
 
 
 def low_scale_sentence(groups: ScaleGroups) -> str:
@@ -60,6 +61,6 @@ def low_scale_sentence(groups: ScaleGroups) -> str:
     scans = ", ".join(f"{c[:8]}… {groups.std[c]:.2f}" for c in groups.low)
     return (
         f"Low-scale scans: the {len(groups.low)} test scans whose stored intensity std lies below "
-        f"{groups.floor:.2f}, the lowest of the 16 labeled scans (labeled range "
+        f"{groups.floor:.2f}, the lowest of the {groups.n_labeled} labeled scans (labeled range "
         f"{groups.floor:.2f}-{groups.ceiling:.2f}, `results/{SCALE_FILE}`): {scans}."
     )

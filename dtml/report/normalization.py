@@ -32,13 +32,12 @@ from dtml.metrics import paired_ttest
 from dtml.report.intensity import SCALE_FILE, ScaleGroups, scale_groups
 from dtml.report.records import RunRecord
 from dtml.report.rows import row_records
+from dtml.report.sentences import ALPHA, PLANNED_SEEDS, missing_seeds, waiting_text
 from dtml.report.settings import check_same_setting, describe_setting
 from dtml.report.stats import aggregate, paired_test, per_case
 
 STUDY_ROWS = ("V-Net (lower bound)", "DTML", "V-Net (upper bound)", "Mean teacher")
 GAIN = ("DTML", "V-Net (lower bound)")  # the semi-supervised gain: A - B
-PLANNED_SEEDS = (1, 2, 3)  # the benchmark's protocol (plans/benchmark.yaml)
-ALPHA = 0.05
 SHORT = {  # row names that fit a projected table
     "V-Net (lower bound)": "V-Net lower bound",
     "DTML": "DTML",
@@ -93,25 +92,6 @@ def study_runs(records: Iterable[RunRecord], normalization: str) -> dict[str, li
 
 
 # --- the table ----------------------------------------------------------------------------------
-
-
-def missing_seeds(runs: Sequence[RunRecord], seeds: Sequence[int] = PLANNED_SEEDS) -> list[int]:
-    """The planned seeds without an evaluated run."""
-    done = {r.seed for r in runs}
-    return [s for s in seeds if s not in done]
-
-
-def waiting_text(label: str, runs: Sequence[RunRecord], seeds: Sequence[int]) -> str:
-    """``"DTML seeds 2, 3"`` for the planned seeds a row still lacks; ``""`` when none."""
-    missing = seeds_text(missing_seeds(runs, seeds))
-    return f"{label} {missing}" if missing else ""
-
-
-def seeds_text(seeds: Sequence[int]) -> str:
-    """``"seeds 2, 3"``, ``"seed 1"`` or ``""``."""
-    if not seeds:
-        return ""
-    return f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
 
 
 def dice_by_case(runs: Sequence[RunRecord]) -> dict[str, float]:
@@ -199,14 +179,19 @@ def gain_change(
     case_dice: Mapping[str, Mapping[str, Mapping[str, float]]],
     groups: ScaleGroups,
 ) -> dict[str, Any]:
-    """How much of the gain survives normalised inputs: per scan, the gain (DTML - lower bound,
+    """How much of the gain survives normalised inputs: per scan, the gain (the tests' A - B,
     Dice points, each averaged over its seeds) with ``volume`` minus the gain with ``stored``
     inputs; its mean (``change``), median, mean on the low-scale and on the other scans, and the
     two-sided paired t-test of the two gains over the scans (does the gain change?). ``status``
-    as in
-    :func:`gain_test`: "waiting" while either gain has no test."""
+    as in :func:`gain_test`: "waiting" while either gain has no test. Raises ValueError when the
+    two tests compare different rows or a row lacks a scan the others have."""
     by_norm = {t["normalization"]: t for t in tests}
     stored, volume = by_norm["stored"], by_norm["volume"]
+    if (stored["a"], stored["b"]) != (volume["a"], volume["b"]):
+        raise ValueError(
+            f"gain_change: the stored test is {stored['a']} - {stored['b']}, the volume test "
+            f"{volume['a']} - {volume['b']}"
+        )
     keys = ("gain_stored", "gain_volume", "change", "median_change", "t", "p", "n")
     out: dict[str, Any] = dict.fromkeys((*keys, "significant", "change_low_scale", "change_other"))
     statuses = {stored["status"], volume["status"]}
@@ -216,12 +201,20 @@ def gain_change(
     )
     if out["status"] == "waiting":
         return out
-    a, b = GAIN
+    a, b = stored["a"], stored["b"]
+    cases = sorted(case_dice["stored"][a])
+    for norm in ("stored", "volume"):
+        for label in (a, b):
+            lacking = sorted(set(cases) ^ set(case_dice[norm][label]))
+            if lacking:
+                raise ValueError(
+                    f"gain_change: `{norm}` {label} and `stored` {a} differ in scans: "
+                    + ", ".join(lacking)
+                )
     gain = {
-        norm: {c: case_dice[norm][a][c] - case_dice[norm][b][c] for c in case_dice[norm][a]}
+        norm: {c: case_dice[norm][a][c] - case_dice[norm][b][c] for c in cases}
         for norm in ("stored", "volume")
     }
-    cases = sorted(gain["stored"])
     test = paired_ttest([gain["volume"][c] for c in cases], [gain["stored"][c] for c in cases])
     change = {c: gain["volume"][c] - gain["stored"][c] for c in cases}
     out.update(

@@ -15,19 +15,8 @@ from typing import Any
 from dtml.config import NORMALIZATIONS
 from dtml.report.hardware import short_hardware
 from dtml.report.intensity import ScaleGroups, low_scale_sentence
-from dtml.report.normalization import ALPHA, SHORT, NormalizationStudy, runs_done, seeds_text
-
-
-def _pm(mean: float | None, std: float | None) -> str:
-    if mean is None:
-        return "–"
-    return f"{mean:.2f}" if std is None else f"{mean:.2f} ± {std:.2f}"
-
-
-def _num(value: float | None, sign: bool = False) -> str:
-    if value is None:
-        return "–"
-    return f"{value:+.2f}" if sign else f"{value:.2f}"
+from dtml.report.normalization import SHORT, NormalizationStudy, runs_done
+from dtml.report.sentences import num, pm, preliminary, seeds_text, verdict
 
 
 def _missing(row: Mapping[str, Any]) -> str:
@@ -47,8 +36,9 @@ def study_table(study: NormalizationStudy) -> str:
         lines.append(
             f"| {SHORT.get(r['label'], r['label'])} | {r['normalization']} | "
             f"{r['n_seeds']} of {r['seeds_planned']} | "
-            f"{_pm(r['dice_seeds_mean'], r['dice_seeds_std'])} | {_num(r['dice_low_scale'])} | "
-            f"{_num(r['dice_other'])} | {_missing(r) or '–'} |"
+            f"{pm(r['dice_seeds_mean'], r['dice_seeds_std'], missing='–')} | "
+            f"{num(r['dice_low_scale'], missing='–')} | {num(r['dice_other'], missing='–')} | "
+            f"{_missing(r) or '–'} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -58,16 +48,14 @@ def gain_sentence(test: Mapping[str, Any], groups: ScaleGroups) -> str:
     head = f"Gain {test['a']} − {test['b']} with `{test['normalization']}` inputs"
     if test["status"] == "waiting":
         return f"{head}: waiting for {test['waiting_for']}; no test yet."
-    verdict = "significant" if test["significant"] else "not significant"
-    if test["status"] == "partial":
-        head = f"Preliminary ({test['waiting_for']} still to come): {head[0].lower()}{head[1:]}"
     return (
-        f"{head}: {test['mean_diff']:+.2f} Dice points over the {test['n']} test scans "
-        f"({_num(test['gain_low_scale'], sign=True)} on the {len(groups.low)} low-scale scans, "
-        f"{_num(test['gain_other'], sign=True)} on the other {len(groups.other)}; median per scan "
-        f"{test['median_diff']:+.2f}, {test['a']} higher on {test['n_higher']} of {test['n']}); "
-        f"paired t-test (per-scan Dice averaged over {test['seeds_a']} and {test['seeds_b']} "
-        f"seed(s)): t = {test['t']:.2f}, p = {test['p']:.3f}, {verdict} at p < {ALPHA:g}."
+        f"{preliminary(head, test['waiting_for'])}: {test['mean_diff']:+.2f} Dice points over the "
+        f"{test['n']} test scans ({num(test['gain_low_scale'], sign=True, missing='–')} on the "
+        f"{len(groups.low)} low-scale scans, {num(test['gain_other'], sign=True, missing='–')} on "
+        f"the other {len(groups.other)}; median per scan {test['median_diff']:+.2f}, {test['a']} "
+        f"higher on {test['n_higher']} of {test['n']}); paired t-test (per-scan Dice averaged over "
+        f"{test['seeds_a']} and {test['seeds_b']} seed(s)): t = {test['t']:.2f}, "
+        f"p = {test['p']:.3f}, {verdict(test['p'])}."
     )
 
 
@@ -80,16 +68,15 @@ def change_sentence(
     gain_change`), or what it waits for."""
     if change["status"] == "waiting":
         return f"{head}: waiting for {change['waiting_for']}; no test yet."
-    if change["status"] == "partial":
-        head = f"Preliminary ({change['waiting_for']} still to come): {head[0].lower()}{head[1:]}"
-    verdict = "significant" if change["significant"] else "not significant"
+    low = num(change["change_low_scale"], sign=True, missing="–")
+    other = num(change["change_other"], sign=True, missing="–")
     return (
-        f"{head}: {change['change']:+.2f} Dice points (gain {change['gain_volume']:+.2f} vs "
-        f"{change['gain_stored']:+.2f}; {_num(change['change_low_scale'], sign=True)} on the "
-        f"{len(groups.low)} low-scale scans, {_num(change['change_other'], sign=True)} on the "
-        f"other {len(groups.other)}; median per scan {change['median_change']:+.2f}); paired "
-        f"t-test of the per-scan gains over the {change['n']} test scans: t = {change['t']:.2f}, "
-        f"p = {change['p']:.3f}, {verdict} at p < {ALPHA:g}."
+        f"{preliminary(head, change['waiting_for'])}: {change['change']:+.2f} Dice points (gain "
+        f"{change['gain_volume']:+.2f} vs {change['gain_stored']:+.2f}; {low} on the "
+        f"{len(groups.low)} low-scale scans, {other} on the other {len(groups.other)}; median per "
+        f"scan {change['median_change']:+.2f}); paired t-test of the per-scan gains over the "
+        f"{change['n']} test scans: t = {change['t']:.2f}, p = {change['p']:.3f}, "
+        f"{verdict(change['p'])}."
     )
 
 

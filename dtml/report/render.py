@@ -10,27 +10,16 @@ from typing import Any
 
 from dtml.report.hardware import hardware_text, short_hardware
 from dtml.report.notes import caveats
+from dtml.report.sentences import num, pm
 from dtml.report.tables import NOT_RUN, SettingTable, variant_tag
 
 NOT_RUN_YET = "not run yet"  # how the compact view shows a reimplemented row without runs
 
 
-def _pm(mean: float | None, std: float | None, digits: int = 2) -> str:
-    if mean is None:
-        return ""
-    return f"{mean:.{digits}f}" if std is None else f"{mean:.{digits}f} ± {std:.{digits}f}"
-
-
-def _num(value: float | None, digits: int = 2, sign: bool = False) -> str:
-    if value is None:
-        return ""
-    return f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
-
-
 def _ours(row: Mapping[str, Any], key: str, over: str = "seeds", status: bool = False) -> str:
     if row["status"] != "ok":
         return row["status"] if status else ""
-    return _pm(row[f"{key}_{over}_mean"], row[f"{key}_{over}_std"])
+    return pm(row[f"{key}_{over}_mean"], row[f"{key}_{over}_std"])
 
 
 def _scans(row: Mapping[str, Any]) -> str:
@@ -42,7 +31,7 @@ def _scans(row: Mapping[str, Any]) -> str:
 
 def _compact_status(row: Mapping[str, Any]) -> str:
     if row["status"] == "ok":
-        return _pm(row["dice_seeds_mean"], row["dice_seeds_std"])
+        return pm(row["dice_seeds_mean"], row["dice_seeds_std"])
     return NOT_RUN_YET if row["status"] == NOT_RUN else row["status"]
 
 
@@ -61,8 +50,8 @@ def compact_columns(paper: bool) -> list[tuple[str, Any]]:
     ]
     if paper:
         cols += [
-            ("paper Dice [%]", lambda r: _num(r["paper_dice"])),
-            ("Δ Dice", lambda r: _num(r["diff_dice"], sign=True)),
+            ("paper Dice [%]", lambda r: num(r["paper_dice"])),
+            ("Δ Dice", lambda r: num(r["diff_dice"], sign=True)),
         ]
     else:
         cols += [
@@ -89,14 +78,14 @@ def markdown_columns(paper: bool, compact: bool = False) -> list[tuple[str, Any]
     ]
     if paper:
         cols += [
-            ("Dice paper", lambda r: _num(r["paper_dice"])),
-            ("Δ Dice", lambda r: _num(r["diff_dice"], sign=True)),
+            ("Dice paper", lambda r: num(r["paper_dice"])),
+            ("Δ Dice", lambda r: num(r["diff_dice"], sign=True)),
         ]
     cols.append(("Jaccard % (seeds)", lambda r: _ours(r, "jaccard")))
     if paper:
         cols += [
-            ("Jac. paper", lambda r: _num(r["paper_jaccard"])),
-            ("Δ Jac.", lambda r: _num(r["diff_jaccard"], sign=True)),
+            ("Jac. paper", lambda r: num(r["paper_jaccard"])),
+            ("Δ Jac.", lambda r: num(r["diff_jaccard"], sign=True)),
         ]
     for key, name in (("asd", "ASD"), ("hd95", "95HD")):
         cols += [
@@ -108,12 +97,12 @@ def markdown_columns(paper: bool, compact: bool = False) -> list[tuple[str, Any]
                 (
                     f"{name} paper vox (mm)",
                     lambda r, k=key: (
-                        f"{_num(r[f'paper_{k}_vox'])} ({_num(r[f'paper_{k}_mm'])})"
+                        f"{num(r[f'paper_{k}_vox'])} ({num(r[f'paper_{k}_mm'])})"
                         if r[f"paper_{k}_vox"] is not None
                         else ""
                     ),
                 ),
-                (f"Δ {name} mm", lambda r, k=key: _num(r[f"diff_{k}_mm"], sign=True)),
+                (f"Δ {name} mm", lambda r, k=key: num(r[f"diff_{k}_mm"], sign=True)),
             ]
     return cols
 
