@@ -1,0 +1,100 @@
+"""The README's sentence builders in scripts/readme_test_results.py, with hand-written inputs.
+
+tests/test_results.py checks that the README equals what the scripts compute from the committed
+runs; these check what the scripts say on inputs whose answer is known.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import sys
+from pathlib import Path
+
+import pytest
+
+from dtml.report.records import RunRecord
+
+ROOT = Path(__file__).resolve().parents[1]
+CASES = ("lo1", "hi1", "hi2")
+
+
+@pytest.fixture(scope="module")
+def scripts():
+    """``readme_test_results`` and ``readme_results``, imported as the README script does."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        yield (
+            importlib.import_module("readme_test_results"),
+            importlib.import_module("readme_results"),
+        )
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+
+
+def record(method: str, seed: int, dice: list[float], **train) -> RunRecord:
+    train = {"hardware": "AMD EPYC (1 threads, AVX512)", "wall_seconds": 1800.0, **train}
+    return RunRecord(
+        name=f"{method}-s{seed}",
+        config={"method": method, "seed": seed, "split": "paper"},
+        train=train,
+        eval={"split": "test"},
+        cases=tuple({"case": c, "dice": d} for c, d in zip(CASES, dice, strict=True)),
+    )
+
+
+def write_scale(path: Path) -> Path:
+    """Two labeled scans (lowest std 0.8) and three test scans, ``lo1`` below 0.8."""
+    rows = [("l1", "labeled", 0.8), ("l2", "labeled", 1.2)]
+    rows += [("lo1", "test", 0.5), ("hi1", "test", 0.9), ("hi2", "test", 1.0)]
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["case", "part", "std"])
+        w.writerows(rows)
+    return path
+
+
+def test_wall_names_seed_vector_unit_minutes_and_speed(scripts):
+    test_results, _ = scripts
+    run = record("dtml", 2, [0.8] * 3, wall_seconds=8580.0, seconds_per_iteration=2.853)
+    assert test_results._wall(run) == "s2 CPU AVX512 143 min (2.85 s/it)"
+    old = record("dtml", 1, [0.8] * 3, hardware="AMD EPYC (1 threads)", wall_seconds=8340.0)
+    assert test_results._wall(old) == "s1 CPU 139 min"  # no vector unit, no speed recorded
+    gpu = record("dtml", 3, [0.8] * 3, hardware="NVIDIA H200", wall_seconds=300.0)
+    assert test_results._wall(gpu) == "s3 H200 5 min"
+
+
+def test_low_scale_line_lists_each_rows_dice_on_the_low_scale_scans(scripts, tmp_path):
+    test_results, _ = scripts
+    runs = {label: [] for _, label, _ in test_results.ROWS}
+    runs["V-Net (lower bound)"] = [record("supervised", 1, [0.1, 0.8, 0.9])]
+    runs["DTML"] = [record("dtml", s, [d, 0.85, 0.9]) for s, d in ((1, 0.7), (2, 0.8))]
+    line = test_results.low_scale_line(runs, write_scale(tmp_path / "scale.csv"))
+    assert line.startswith("Low-scale scans: the 1 test scans whose stored intensity std")
+    assert "the lowest of the 2 labeled scans" in line and "lo1… 0.50" in line
+    assert line.endswith("in that order: V-Net lower bound 10.0; DTML 75.0.")
+    assert test_results.low_scale_line(runs, tmp_path / "absent.csv") is None
+
+
+def test_claims_without_runs_wait_in_one_bullet(scripts):
+    test_results, _ = scripts
+    runs = {label: [] for _, label, _ in test_results.ROWS}
+    runs["DTML"] = [record("dtml", s, [0.9, 0.85, 0.9]) for s in (1, 2, 3)]
+    runs["V-Net (lower bound)"] = [record("supervised", 1, [0.1, 0.8, 0.9])]
+    lines = test_results.claim_lines(runs)  # per scan +80, +5, 0: mean +28.33
+    assert lines[0].startswith(
+        "Preliminary (V-Net (lower bound) seeds 2, 3 still to come): DTML vs V-Net (lower bound) "
+        "(Table 3: unlabeled scans help, +4.09): +28.33 Dice points over the 3 test scans"
+    )
+    assert len(lines) == 2 and lines[1].startswith("Not tested yet, waiting for their runs: DTML")
+    assert lines[1].count(" vs ") == len(test_results.CLAIMS) - 1
+
+
+def test_replace_block_swaps_only_the_marked_text(scripts):
+    _, readme = scripts
+    text = "head\n<!-- a -->\nold\n<!-- b -->\ntail\n"
+    assert readme.replace_block(text, "<!-- a -->", "<!-- b -->", "new\n", "R") == (
+        "head\n<!-- a -->\nnew\n<!-- b -->\ntail\n"
+    )
+    with pytest.raises(SystemExit, match="R: no <!-- c --> ... <!-- b --> block"):
+        readme.replace_block(text, "<!-- c -->", "<!-- b -->", "new\n", "R")
