@@ -396,6 +396,9 @@ def test_renderers_write_every_column(tmp_path):
     md = paths[1].read_text()
     assert md.count("\n| ") == 3 and "**Setting:** ci profile" in md
     assert "supervised s1 10 s" in md
+    # read on its own, the file states the table's caveats after its provenance
+    tail = md.split("**Read with care:**\n", 1)[1]
+    assert tail.splitlines() == [f"- {n}" for n in report.caveats(prov)] and md.endswith(".\n")
 
 
 def test_table1_runs_of_one_method_are_told_apart_by_their_md_loss(tmp_path):

@@ -186,11 +186,14 @@ def save_table(
     name: str,
     provenance: Mapping | None = None,
 ) -> list[Path]:
-    """``<folder>/<name>.csv``, ``.md`` and ``.json``; returns the paths."""
+    """``<folder>/<name>.csv``, ``.md`` (with the provenance's caveats: the file is read on its
+    own) and ``.json``; returns the paths."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     md = folder / f"{name}.md"
-    md.write_text(to_markdown(rows, provenance))
+    text = to_markdown(rows, provenance)
+    notes = _caveat_lines(provenance) if provenance is not None else []
+    md.write_text(text + "".join(f"\n{line}" for line in notes) + ("\n" if notes else ""))
     js = folder / f"{name}.json"
     to_json(rows, js, provenance)
     return [to_csv(rows, folder / f"{name}.csv"), md, js]
@@ -213,10 +216,15 @@ def table_markdown(
     if all_columns is not None:
         lines += [f"all columns: `{all_columns}`", ""]
     lines += [*_provenance_lines(result.provenance), ""]
-    found = caveats(result.provenance) if notes else []
-    if found:
-        lines += ["**Read with care:**", *[f"- {n}" for n in found]]
+    if notes:
+        lines += _caveat_lines(result.provenance)
     return "\n".join(lines) + "\n"
+
+
+def _caveat_lines(provenance: Mapping) -> list[str]:
+    """``**Read with care:**`` and one bullet per caveat of the provenance; [] when none."""
+    found = caveats(provenance)
+    return ["**Read with care:**", *[f"- {n}" for n in found]] if found else []
 
 
 def show_table(result: SettingTable, title: str, folder: str | Path | None = None) -> str:
