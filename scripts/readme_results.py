@@ -69,7 +69,8 @@ def _contrast(root: Path, hard: list[str], lower) -> str:
         "Image intensity std as released (low = little contrast) of the hard scans: "
         + ", ".join(f"{c[:8]}… {std[c]:.2f}" for c in hard)
         + f"; median over the 80 training scans {statistics.median(std.values()):.2f}, lowest "
-        f"of the {len(labeled)} labeled scans {min(std[c] for c in labeled):.2f} (from `$DTML_DATA`)."
+        f"of the {len(labeled)} labeled scans {min(std[c] for c in labeled):.2f} "
+        "(from `$DTML_DATA`)."
     )
 
 
@@ -154,7 +155,8 @@ def build_dev(out: Path) -> str:
             for name, _ in shown
         )
         bullets.append(
-            f"{len(hard)} of the {len(base)} validation scans ({', '.join(c[:8] + '…' for c in hard)}) are "
+            f"{len(hard)} of the {len(base)} validation scans "
+            f"({', '.join(c[:8] + '…' for c in hard)}) are "
             f"hard: the lower bound's mean Dice there is below {HARD_BELOW:.0f}. Mean Dice % on "
             f"them, in that order: {cells}. They make most of the spread over cases and of the "
             "gaps between rows."

@@ -35,13 +35,8 @@ from dtml.report.normalization import (
 )
 from dtml.report.normalization_report import change_sentence, gain_sentence, study_table
 from dtml.report.notes import speed_spread
-from dtml.report.sentences import (
-    PLANNED_SEEDS,
-    paired_sentence,
-    paired_sentences,
-    pm,
-    waiting_text,
-)
+from dtml.report.sentences import num, paired_sentence, paired_sentences, pm, waiting_for
+from dtml.report.stats import PLANNED_SEEDS
 
 ROWS = [  # (table, label, README name) in the benchmark's queue order (plans/benchmark.yaml)
     (3, "V-Net (lower bound)", "V-Net lower bound (16 labeled) = M_s only"),
@@ -109,17 +104,18 @@ def table_lines(runs: dict[str, list]) -> list[str]:
     ]
     for _, label, name in ROWS:
         p = paper.get(_label_in_paper(label))
-        p_text = "–" if p is None else f"{p:.2f}"
         found = sorted(runs[label], key=lambda r: r.seed)
+        seeds = f"{len(found)} of {len(PLANNED_SEEDS)}"
         if not found:
-            lines.append(f"| {name} | 0 of {len(PLANNED_SEEDS)} | queued | | {p_text} | | |")
+            lines.append(f"| {name} | {seeds} | queued | | {num(p, missing='–')} | | |")
             continue
         agg = aggregate(found, "dice", 100.0)
-        gap = "–" if p is None else f"{agg['seeds_mean'] - p:+.2f}"
+        gap = num(None if p is None else agg["seeds_mean"] - p, sign=True, missing="–")
         walls = ", ".join(_wall(r) for r in found)
         lines.append(
-            f"| {name} | {len(found)} of {len(PLANNED_SEEDS)} | {pm(agg['seeds_mean'], agg['seeds_std'])} | "
-            f"{pm(agg['cases_mean'], agg['cases_std'])} | {p_text} | {gap} | {walls} |"
+            f"| {name} | {seeds} | {pm(agg['seeds_mean'], agg['seeds_std'])} | "
+            f"{pm(agg['cases_mean'], agg['cases_std'])} | {num(p, missing='–')} | {gap} "
+            f"| {walls} |"
         )
     return lines
 
@@ -169,7 +165,8 @@ def retrained_text(label: str, twins: list, groups) -> str:
         "[`results/hardware_check`](results/hardware_check/README.md)): "
         f"{pm(row['dice_seeds_mean'], row['dice_seeds_std'])} Dice %"
         f"{' over seeds' * (len(twins) > 1)}, {row['dice_low_scale']:.2f} on the "
-        f"{len(groups.low)} low-scale scans, {row['dice_other']:.2f} on the other {len(groups.other)}"
+        f"{len(groups.low)} low-scale scans, {row['dice_other']:.2f} on the other "
+        f"{len(groups.other)}"
     )
 
 
@@ -181,7 +178,7 @@ def retrained_claim_line(runs: dict[str, list], results: Path) -> str | None:
     if not twins or not runs[a]:
         return None
     groups = scale_groups(read_scale(results / SCALE_FILE))
-    waiting = " and ".join(w for w in (waiting_text(a, runs[a]), waiting_text(b, twins)) if w)
+    waiting = waiting_for({a: runs[a], f"{b} retrained": twins})
     test = paired_test(runs[a], twins)
     again = paired_sentence(test, a, f"{b} retrained", scans="test scans", waiting=waiting)
     return f"{retrained_text(b, twins, groups)}. {again}"

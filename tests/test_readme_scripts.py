@@ -1,4 +1,5 @@
-"""The README's sentence builders in scripts/readme_test_results.py, with hand-written inputs.
+"""The README's builders in scripts/readme_test_results.py and readme_results.py, on hand-written
+inputs.
 
 tests/test_results.py checks that the README equals what the scripts compute from the committed
 runs; these check what the scripts say on inputs whose answer is known.
@@ -83,7 +84,7 @@ def test_claims_without_runs_wait_in_one_bullet(scripts):
     runs["V-Net (lower bound)"] = [record("supervised", 1, [0.1, 0.8, 0.9])]
     lines = test_results.claim_lines(runs)  # per scan +80, +5, 0: mean +28.33
     assert lines[0].startswith(
-        "Preliminary (V-Net (lower bound) seeds 2, 3 still to come): DTML vs V-Net (lower bound) "
+        "Preliminary (missing V-Net (lower bound) seeds 2, 3): DTML vs V-Net (lower bound) "
         "(Table 3: unlabeled scans help, +4.09): +28.33 Dice points over the 3 test scans"
     )
     assert len(lines) == 2 and lines[1].startswith("Not tested yet, waiting for their runs: DTML")

@@ -398,7 +398,8 @@ def test_renderers_write_every_column(tmp_path):
     assert "supervised s1 10 s" in md
     # read on its own, the file states the table's caveats after its provenance
     tail = md.split("**Read with care:**\n", 1)[1]
-    assert tail.splitlines() == [f"- {n}" for n in report.caveats(prov)] and md.endswith(".\n")
+    assert tail.splitlines() == [f"- {n}" for n in report.caveats(prov)]
+    assert md.endswith(f"- {report.caveats(prov)[-1]}\n")
 
 
 def test_table1_runs_of_one_method_are_told_apart_by_their_md_loss(tmp_path):
@@ -526,7 +527,14 @@ def test_paired_test_text_reports_t_p_n_and_its_limits(tmp_path):
     ]
     (result,) = report.tables_by_setting(2, report.collect(runs))
     text = report.paired_test_text(result, "DTML (labeled only)", "M_s only")
-    assert "+11.67 Dice points" in text and "n = 3 cases" in text and "t = 2.65" in text
+    # per case +10, +5, +20: mean +11.67, median +10, higher on all 3
+    assert text.startswith(
+        "DTML (labeled only) vs M_s only: +11.67 Dice points over the 3 cases (median per scan "
+        "+10.00, DTML (labeled only) higher on 3 of 3); paired t-test (per-scan Dice averaged "
+        "over 1 and 1 seed(s)): t = 2.65, p = 0.118, not significant at p < 0.05."
+    )
+    hd = report.paired_test_text(result, "DTML (labeled only)", "M_s only", column="hd95_mm")
+    assert " mm over the 3 cases" in hd and "per-scan values averaged" in hd
     assert "means nothing" in text  # ci profile
     assert "not run, no test" in report.paired_test_text(result, "DTML (labeled only)", "M_d only")
 

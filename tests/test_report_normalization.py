@@ -171,7 +171,7 @@ def test_row_numbers_and_gain_match_a_hand_computation(partial_runs):
     assert gain["median_diff"] == pytest.approx(3.0) and gain["n_higher"] == 5
     assert "median per scan +3.00, DTML higher on 5 of 5" in text
     assert (
-        "- Preliminary (DTML seeds 2, 3 and V-Net (lower bound) seed 3 still to come): Gain DTML − "
+        "- Preliminary (missing DTML seeds 2, 3 and V-Net (lower bound) seed 3): Gain DTML − "
         "V-Net (lower bound) with `stored` inputs: +15.20 Dice points" in text
     )
 

@@ -10,16 +10,18 @@ from scipy import stats
 from dtml.report.records import RunRecord
 from dtml.report.sentences import (
     holm_sentence,
-    missing_seeds,
     num,
     paired_sentence,
     paired_sentences,
     pm,
     preliminary,
+    result_text,
     seeds_text,
     verdict,
+    waiting_for,
     waiting_text,
 )
+from dtml.report.stats import missing_seeds
 
 CASES = ("c1", "c2", "c3", "c4")
 
@@ -52,12 +54,17 @@ def test_missing_seeds_name_what_a_row_still_waits_for():
     assert waiting_text("DTML", runs) == "DTML seed 2"
     assert waiting_text("DTML", []) == "DTML seeds 1, 2, 3"
     assert waiting_text("DTML", runs, (1, 3)) == ""
+    later = [record("dtml", s, [0.8] * 4) for s in (4, 5, 6)]  # seeds count by number
+    assert missing_seeds(later) == [1, 2, 3]
+    both = waiting_for({"DTML": runs, "LB": [], "UB": runs + later})
+    assert both == "DTML seed 2 and LB seeds 1, 2, 3 and UB seed 2"
+    assert waiting_for({"DTML": runs}, (1, 3)) == ""
 
 
 def test_preliminary_prefixes_only_while_something_waits_and_keeps_the_case():
     assert preliminary("DTML vs X", "") == "DTML vs X"
     assert preliminary("Mean teacher vs DTML", "Mean teacher seeds 2, 3") == (
-        "Preliminary (Mean teacher seeds 2, 3 still to come): Mean teacher vs DTML"
+        "Preliminary (missing Mean teacher seeds 2, 3): Mean teacher vs DTML"
     )
 
 
@@ -75,11 +82,23 @@ def test_paired_sentence_prints_every_field_of_the_test():
         t, "DTML", "the lower bound", "Table 3: +4.09", "test scans", "LB seed 3"
     )
     assert text == (
-        "Preliminary (LB seed 3 still to come): DTML vs the lower bound (Table 3: +4.09): "
+        "Preliminary (missing LB seed 3): DTML vs the lower bound (Table 3: +4.09): "
         "+6.61 Dice points over the 20 test scans (median per scan +1.41, DTML higher on 13 of "
         "20); paired t-test (per-scan Dice averaged over 3 and 2 seed(s)): t = 1.95, p = 0.067, "
         "not significant at p < 0.05."
     )
+
+
+def test_result_text_opens_with_its_detail_and_names_the_measure_of_its_unit():
+    t = {"mean_diff": -1.5, "median_diff": 0.0, "n_higher": 1, "n": 3, "seeds_a": 1}
+    t |= {"seeds_b": 1, "t": -0.5, "p": float("nan")}
+    text = result_text(t, "A", "scans", detail="+2.00 on the low-scale scans", unit="voxels")
+    assert text == (
+        "-1.50 voxels over the 3 scans (+2.00 on the low-scale scans; median per scan +0.00, A "
+        "higher on 1 of 3); paired t-test (per-scan values averaged over 1 and 1 seed(s)): "
+        "t = -0.50, p = nan, not significant at p < 0.05."
+    )
+    assert "(per-scan Jaccard averaged" in result_text(t, "A", unit="Jaccard points")
 
 
 def test_holm_sentence_counts_raw_and_corrected_rejections():
@@ -103,10 +122,10 @@ def test_paired_sentences_test_what_has_runs_and_list_the_rest():
     assert untested == ["A vs C"]
     # A - B per case: +10, 0, +10, -10 -> mean +2.50, median +5.00, A higher on 2 of 4
     assert sentences[0].startswith(
-        "Preliminary (A seed 3 still to come): A vs b: +2.50 Dice points over the 4 scans "
+        "Preliminary (missing A seed 3): A vs b: +2.50 Dice points over the 4 scans "
         "(median per scan +5.00, A higher on 2 of 4)"
     )
-    assert sentences[1].startswith("Preliminary (A seed 3 still to come): B vs a: -2.50")
+    assert sentences[1].startswith("Preliminary (missing A seed 3): B vs a: -2.50")
     assert sentences[2].startswith("These 2 paired tests are read together")
 
 

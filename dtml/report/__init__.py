@@ -14,12 +14,13 @@ Units and the no-mixed-settings rule: :mod:`~dtml.report.tables`.
 
 Modules: :mod:`~dtml.report.records` (reading and exporting run folders),
 :mod:`~dtml.report.settings` (what runs share a table), :mod:`~dtml.report.rows` (which runs a
-row holds), :mod:`~dtml.report.stats` (aggregation, paired test), :mod:`~dtml.report.tables`
-(the tables and their provenance), :mod:`~dtml.report.notes` (sentences and caveats),
-:mod:`~dtml.report.render` (markdown, CSV, JSON) and :mod:`~dtml.report.hardware` (hardware
-names as shown); everything public of these is re-exported here. The input-normalisation study
-(issue 12) has its own modules, imported from where they live: :mod:`~dtml.report.intensity`
-(the low-scale test scans), :mod:`~dtml.report.normalization` (the study's rows and tests) and
+row holds), :mod:`~dtml.report.stats` (aggregation, paired test, planned seeds),
+:mod:`~dtml.report.tables` (the tables and their provenance), :mod:`~dtml.report.notes` (notes
+and caveats), :mod:`~dtml.report.render` (markdown, CSV, JSON) and :mod:`~dtml.report.hardware`
+(hardware names as shown); everything public of these is re-exported here. Imported from where
+they live: :mod:`~dtml.report.sentences` (numbers and paired tests as sentences) and the modules
+of the input-normalisation study (issue 12), :mod:`~dtml.report.intensity` (the low-scale test
+scans), :mod:`~dtml.report.normalization` (the study's rows and tests) and
 :mod:`~dtml.report.normalization_report` (its text and files).
 """
 

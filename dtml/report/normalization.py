@@ -32,9 +32,16 @@ from dtml.metrics import paired_ttest
 from dtml.report.intensity import SCALE_FILE, ScaleGroups, scale_groups
 from dtml.report.records import RunRecord
 from dtml.report.rows import row_records
-from dtml.report.sentences import ALPHA, PLANNED_SEEDS, missing_seeds, waiting_text
+from dtml.report.sentences import waiting_for, waiting_text
 from dtml.report.settings import check_same_setting, describe_setting
-from dtml.report.stats import aggregate, paired_test, per_case
+from dtml.report.stats import (
+    ALPHA,
+    PLANNED_SEEDS,
+    aggregate,
+    missing_seeds,
+    paired_test,
+    per_case,
+)
 
 STUDY_ROWS = ("V-Net (lower bound)", "DTML", "V-Net (upper bound)", "Mean teacher")
 GAIN = ("DTML", "V-Net (lower bound)")  # the semi-supervised gain: A - B
@@ -150,13 +157,13 @@ def gain_test(
     mean per-scan difference on the low-scale and on the other scans. ``status``: "ok", "partial"
     (tested, fewer seeds than planned) or "waiting" (a side has no run: no test)."""
     a, b = pair
-    waiting = [w for w in (waiting_text(x, runs[x], seeds) for x in pair) if w]
+    waiting = waiting_for({x: runs[x] for x in pair}, seeds)
     out: dict[str, Any] = {
         "normalization": normalization,
         "a": a,
         "b": b,
         "status": "waiting" if not runs[a] or not runs[b] else ("partial" if waiting else "ok"),
-        "waiting_for": " and ".join(waiting),
+        "waiting_for": waiting,
     }
     keys = ("mean_diff", "median_diff", "n_higher", "t", "p", "n", "seeds_a", "seeds_b")
     keys += ("significant",)

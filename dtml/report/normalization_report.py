@@ -16,7 +16,7 @@ from dtml.config import NORMALIZATIONS
 from dtml.report.hardware import short_hardware
 from dtml.report.intensity import ScaleGroups, low_scale_sentence
 from dtml.report.normalization import SHORT, NormalizationStudy, runs_done
-from dtml.report.sentences import num, pm, preliminary, seeds_text, verdict
+from dtml.report.sentences import num, pm, preliminary, result_text, seeds_text, verdict
 
 
 def _missing(row: Mapping[str, Any]) -> str:
@@ -48,15 +48,13 @@ def gain_sentence(test: Mapping[str, Any], groups: ScaleGroups) -> str:
     head = f"Gain {test['a']} − {test['b']} with `{test['normalization']}` inputs"
     if test["status"] == "waiting":
         return f"{head}: waiting for {test['waiting_for']}; no test yet."
-    return (
-        f"{preliminary(head, test['waiting_for'])}: {test['mean_diff']:+.2f} Dice points over the "
-        f"{test['n']} test scans ({num(test['gain_low_scale'], sign=True, missing='–')} on the "
-        f"{len(groups.low)} low-scale scans, {num(test['gain_other'], sign=True, missing='–')} on "
-        f"the other {len(groups.other)}; median per scan {test['median_diff']:+.2f}, {test['a']} "
-        f"higher on {test['n_higher']} of {test['n']}); paired t-test (per-scan Dice averaged over "
-        f"{test['seeds_a']} and {test['seeds_b']} seed(s)): t = {test['t']:.2f}, "
-        f"p = {test['p']:.3f}, {verdict(test['p'])}."
+    groups_text = (
+        f"{num(test['gain_low_scale'], sign=True, missing='–')} on the {len(groups.low)} "
+        f"low-scale scans, {num(test['gain_other'], sign=True, missing='–')} on the other "
+        f"{len(groups.other)}"
     )
+    result = result_text(test, test["a"], "test scans", detail=groups_text)
+    return f"{preliminary(head, test['waiting_for'])}: {result}"
 
 
 def change_sentence(

@@ -11,6 +11,7 @@ from dtml.experiments import TABLES, Row
 from dtml.report.hardware import hardware_text
 from dtml.report.records import RunRecord
 from dtml.report.rows import find_row, row_records
+from dtml.report.sentences import result_text
 from dtml.report.settings import _fmt_spacing
 from dtml.report.stats import paired_test
 from dtml.report.tables import (
@@ -175,14 +176,9 @@ def paired_test_text(
     if not rec_a or not rec_b:
         return f"{a} vs {b}: {NOT_RUN}, no test."
     res = paired_test(rec_a, rec_b, column)
-    unit = "points" if column in ("dice", "jaccard") else "voxels"
-    column = {"dice": "Dice", "jaccard": "Jaccard"}.get(column, column)
-    verdict = "below" if res["p"] < 0.05 else "not below"
-    text = (
-        f"{a} vs {b}: mean per-case difference {res['mean_diff']:+.2f} {column} {unit}, "
-        f"t = {res['t']:.2f}, p = {res['p']:.3g} (two-sided, n = {res['n']} cases; per-case "
-        f"values averaged over {res['seeds_a']} and {res['seeds_b']} seed(s)); p is {verdict} 0.05."
-    )
+    names = {"dice": "Dice points", "jaccard": "Jaccard points"}
+    unit = names.get(column, "mm" if column.endswith("_mm") else "voxels")
+    text = f"{a} vs {b}: {result_text(res, a, 'cases', unit=unit)}"
     prov = result.provenance
     if prov.get("real_data") is False or prov.get("profile") == "ci":
         text += (

@@ -1,9 +1,12 @@
-"""Numbers and paired tests as the sentences the README and the results files print.
+"""Numbers and paired tests as the sentences the README, the results files and notebooks print.
 
-One number format (:func:`pm`, :func:`num`), one rule for when a comparison is preliminary (a side
-still lacks some of the planned seeds: :func:`waiting_text`, :func:`preliminary`) and one wording
-for a paired test over the scans (:func:`paired_sentence`) and for several read together
-(:func:`holm_sentence`, Holm's correction).
+* one number format: :func:`pm`, :func:`num`;
+* one rule for when a comparison is preliminary, a side lacking some of the planned seeds
+  (:func:`~dtml.report.stats.missing_seeds`), named by :func:`waiting_text`/:func:`waiting_for`
+  and put first by :func:`preliminary`;
+* one wording for a paired test over the scans: :func:`result_text` (difference, median, how
+  many scans, t, p and :func:`verdict`), :func:`paired_sentence` (A vs B), :func:`paired_sentences`
+  (a list of pairs of rows) and :func:`holm_sentence` (several tests read together).
 """
 
 from __future__ import annotations
@@ -14,10 +17,7 @@ from typing import Any
 
 from dtml.metrics import holm
 from dtml.report.records import RunRecord
-from dtml.report.stats import paired_test
-
-PLANNED_SEEDS = (1, 2, 3)  # the benchmark's protocol (plans/benchmark.yaml)
-ALPHA = 0.05
+from dtml.report.stats import ALPHA, PLANNED_SEEDS, missing_seeds, paired_test
 
 
 def pm(mean: float | None, std: float | None, digits: int = 2, missing: str = "") -> str:
@@ -34,36 +34,58 @@ def num(value: float | None, digits: int = 2, sign: bool = False, missing: str =
     return f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
 
 
-def seeds_text(seeds: Sequence[int]) -> str:
+def seeds_text(seeds: Sequence[int | str]) -> str:
     """``"seeds 2, 3"``, ``"seed 1"`` or ``""``."""
     if not seeds:
         return ""
     return f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
 
 
-def missing_seeds(runs: Sequence[RunRecord], seeds: Sequence[int] = PLANNED_SEEDS) -> list[int]:
-    """The planned seeds without a run in ``runs``."""
-    done = {r.seed for r in runs}
-    return [s for s in seeds if s not in done]
-
-
 def waiting_text(
     label: str, runs: Sequence[RunRecord], seeds: Sequence[int] = PLANNED_SEEDS
 ) -> str:
-    """``"DTML seeds 2, 3"`` for the planned seeds a row still lacks; ``""`` when none."""
+    """``"DTML seeds 2, 3"`` for the planned seeds a row lacks; ``""`` when none."""
     missing = seeds_text(missing_seeds(runs, seeds))
     return f"{label} {missing}" if missing else ""
 
 
+def waiting_for(
+    runs: Mapping[str, Sequence[RunRecord]], seeds: Sequence[int] = PLANNED_SEEDS
+) -> str:
+    """:func:`waiting_text` of each ``label: runs`` item, joined with "and"; ``""`` when none."""
+    return " and ".join(w for w in (waiting_text(k, v, seeds) for k, v in runs.items()) if w)
+
+
 def preliminary(head: str, waiting: str) -> str:
-    """``head`` as is when nothing is ``waiting``, else ``"Preliminary (<waiting> still to come):
+    """``head`` as is when nothing is ``waiting``, else ``"Preliminary (missing <waiting>):
     <head>"``; ``head`` keeps its case (it may start with a method's name)."""
-    return f"Preliminary ({waiting} still to come): {head}" if waiting else head
+    return f"Preliminary (missing {waiting}): {head}" if waiting else head
 
 
 def verdict(p: float, alpha: float = ALPHA) -> str:
     """``"significant at p < 0.05"`` or ``"not significant at p < 0.05"`` (NaN: not)."""
     return f"{'' if p < alpha else 'not '}significant at p < {alpha:g}"
+
+
+def result_text(
+    test: Mapping[str, Any],
+    name_a: str,
+    scans: str = "cases",
+    detail: str = "",
+    unit: str = "Dice points",
+) -> str:
+    """A :func:`~dtml.report.stats.paired_test` result after its subject: the mean difference,
+    its median and on how many scans A is higher (a mean carried by one scan shows there), then
+    t, p and :func:`verdict`; ``detail`` opens the parenthesis (e.g. the difference on a group)."""
+    t = test
+    where = f"{detail}; " if detail else ""
+    measure = unit.split()[0] if unit.endswith(" points") else "values"  # "Dice points": Dice
+    return (
+        f"{t['mean_diff']:+.2f} {unit} over the {t['n']} {scans} ({where}median per scan "
+        f"{t['median_diff']:+.2f}, {name_a} higher on {t['n_higher']} of {t['n']}); paired t-test "
+        f"(per-scan {measure} averaged over {t['seeds_a']} and {t['seeds_b']} seed(s)): "
+        f"t = {t['t']:.2f}, p = {t['p']:.3f}, {verdict(t['p'])}."
+    )
 
 
 def paired_sentence(
@@ -74,17 +96,9 @@ def paired_sentence(
     scans: str = "cases",
     waiting: str = "",
 ) -> str:
-    """A :func:`dtml.report.stats.paired_test` result as one sentence: the mean difference, its
-    median and on how many scans A is higher (a mean carried by one scan shows there), then t
-    and p; :func:`preliminary` while ``waiting`` names missing seeds."""
-    t = test
+    """``[Preliminary (...): ]A vs B (claim): <result_text>`` for one paired test."""
     head = f"{name_a} vs {name_b}" + (f" ({claim})" if claim else "")
-    return (
-        f"{preliminary(head, waiting)}: {t['mean_diff']:+.2f} Dice points over the {t['n']} "
-        f"{scans} (median per scan {t['median_diff']:+.2f}, {name_a} higher on {t['n_higher']} "
-        f"of {t['n']}); paired t-test (per-scan Dice averaged over {t['seeds_a']} and "
-        f"{t['seeds_b']} seed(s)): t = {t['t']:.2f}, p = {t['p']:.3f}, {verdict(t['p'])}."
-    )
+    return f"{preliminary(head, waiting)}: {result_text(test, name_a, scans)}"
 
 
 def holm_sentence(pvalues: Sequence[float], alpha: float = ALPHA) -> str | None:
@@ -116,7 +130,7 @@ def paired_sentences(
             untested.append(f"{a} vs {b}")
             continue
         t = paired_test(runs[a], runs[b])
-        waiting = " and ".join(w for w in (waiting_text(x, runs[x], seeds) for x in (a, b)) if w)
+        waiting = waiting_for({a: runs[a], b: runs[b]}, seeds)
         sentences.append(paired_sentence(t, a, name_b, claim, scans, waiting))
         pvalues.append(t["p"])
     several = holm_sentence(pvalues)

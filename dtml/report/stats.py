@@ -1,4 +1,4 @@
-"""Aggregation over seeds and cases, per-case values and the paired test.
+"""Aggregation over seeds and cases, per-case values, the paired test and the protocol's seeds.
 
 Every number says over what it was taken:
 
@@ -19,6 +19,15 @@ from dtml.metrics import paired_ttest
 from dtml.report.records import CASE_COLUMNS, RunRecord
 from dtml.report.rows import row_records
 from dtml.report.settings import check_same_setting
+
+PLANNED_SEEDS = (1, 2, 3)  # every row's seeds (plans/benchmark.yaml, plans/dev_study.yaml)
+ALPHA = 0.05  # the paired tests' significance level (Table 2's p < 0.05)
+
+
+def missing_seeds(runs: Sequence[RunRecord], seeds: Sequence[int] = PLANNED_SEEDS) -> list[int]:
+    """The planned seeds, by number, without a run in ``runs`` (seed 4 does not stand in for 1)."""
+    done = {r.seed for r in runs}
+    return [s for s in seeds if s not in done]
 
 
 def _mean_std(values: Sequence[float]) -> tuple[float, float | None]:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from dtml.report.sentences import seeds_text
 from dtml.viz.sdf import save_figure
 
 SERIES = (  # (row label, legend name, marker, colour)
@@ -85,8 +86,7 @@ def plot_normalization_study(study, save: str | Path | None = None) -> Figure:
     waiting: dict[str, list[str]] = {}
     for row in study.rows:
         if row["label"] in names and row["missing_seeds"]:
-            seeds = row["missing_seeds"].split(";")
-            text = f"{names[row['label']]} seed{'s' if len(seeds) > 1 else ''} {', '.join(seeds)}"
+            text = f"{names[row['label']]} {seeds_text(row['missing_seeds'].split(';'))}"
             waiting.setdefault(row["normalization"], []).append(text)
     g = study.groups
     title = (
