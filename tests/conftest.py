@@ -1,4 +1,4 @@
-"""Shared fixtures: a tiny LA-layout data set on disk and a tiny training config."""
+"""Shared fixtures: a tiny LA-layout data set on disk, a tiny training config, run records."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import yaml
 
 from dtml.config import TrainConfig
 from dtml.data.la import write_case, write_list
+from dtml.report.records import RunRecord
 
 
 def blob_case(rng: np.random.Generator, shape=(24, 22, 16)) -> tuple[np.ndarray, np.ndarray]:
@@ -94,3 +95,22 @@ def write_plan():
         return str(path)
 
     return write
+
+
+@pytest.fixture()
+def run_record():
+    """``run_record(method, seed, {case: dice}, **train)``: an evaluated test-split run of one
+    setting, read as the committed results are (Dice as a fraction; ``train`` overrides the
+    training summary's fields, e.g. ``hardware`` or ``wall_seconds``)."""
+
+    def make(method: str, seed: int, dice: dict[str, float], **train) -> RunRecord:
+        summary = {"hardware": "AMD EPYC (1 threads, AVX512)", "wall_seconds": 1800.0, **train}
+        return RunRecord(
+            name=f"{method}-s{seed}",
+            config={"method": method, "seed": seed, "split": "paper"},
+            train=summary,
+            eval={"split": "test"},
+            cases=tuple({"case": c, "dice": d} for c, d in dice.items()),
+        )
+
+    return make

@@ -14,8 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from dtml.report.records import RunRecord
-
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ("lo1", "hi1", "hi2")
 
@@ -33,14 +31,11 @@ def scripts():
         sys.path.remove(str(ROOT / "scripts"))
 
 
-def record(method: str, seed: int, dice: list[float], **train) -> RunRecord:
-    train = {"hardware": "AMD EPYC (1 threads, AVX512)", "wall_seconds": 1800.0, **train}
-    return RunRecord(
-        name=f"{method}-s{seed}",
-        config={"method": method, "seed": seed, "split": "paper"},
-        train=train,
-        eval={"split": "test"},
-        cases=tuple({"case": c, "dice": d} for c, d in zip(CASES, dice, strict=True)),
+@pytest.fixture()
+def record(run_record):
+    """``record(method, seed, dice, **train)``: ``run_record`` with Dice in the order of CASES."""
+    return lambda method, seed, dice, **train: run_record(
+        method, seed, dict(zip(CASES, dice, strict=True)), **train
     )
 
 
@@ -55,7 +50,7 @@ def write_scale(path: Path) -> Path:
     return path
 
 
-def test_wall_names_seed_vector_unit_minutes_and_speed(scripts):
+def test_wall_names_seed_vector_unit_minutes_and_speed(scripts, record):
     test_results, _ = scripts
     run = record("dtml", 2, [0.8] * 3, wall_seconds=8580.0, seconds_per_iteration=2.853)
     assert test_results._wall(run) == "s2 CPU AVX512 143 min (2.85 s/it)"
@@ -65,7 +60,7 @@ def test_wall_names_seed_vector_unit_minutes_and_speed(scripts):
     assert test_results._wall(gpu) == "s3 H200 5 min"
 
 
-def test_low_scale_line_lists_each_rows_dice_on_the_low_scale_scans(scripts, tmp_path):
+def test_low_scale_line_lists_each_rows_dice_on_the_low_scale_scans(scripts, tmp_path, record):
     test_results, _ = scripts
     runs = {label: [] for _, label, _ in test_results.ROWS}
     runs["V-Net (lower bound)"] = [record("supervised", 1, [0.1, 0.8, 0.9])]
@@ -77,7 +72,7 @@ def test_low_scale_line_lists_each_rows_dice_on_the_low_scale_scans(scripts, tmp
     assert test_results.low_scale_line(runs, tmp_path / "absent.csv") is None
 
 
-def test_claims_without_runs_wait_in_one_bullet(scripts):
+def test_claims_without_runs_wait_in_one_bullet(scripts, record):
     test_results, _ = scripts
     runs = {label: [] for _, label, _ in test_results.ROWS}
     runs["DTML"] = [record("dtml", s, [0.9, 0.85, 0.9]) for s in (1, 2, 3)]

@@ -7,7 +7,6 @@ import math
 import pytest
 from scipy import stats
 
-from dtml.report.records import RunRecord
 from dtml.report.sentences import (
     holm_sentence,
     num,
@@ -26,15 +25,11 @@ from dtml.report.stats import missing_seeds
 CASES = ("c1", "c2", "c3", "c4")
 
 
-def record(method: str, seed: int, dice: list[float]) -> RunRecord:
-    """An evaluated run of one setting with per-case Dice (fractions) in the order of CASES."""
-    cases = tuple({"case": c, "dice": d} for c, d in zip(CASES, dice, strict=True))
-    return RunRecord(
-        name=f"{method}-s{seed}",
-        config={"method": method, "seed": seed, "split": "paper"},
-        train={"hardware": "test cpu"},
-        eval={"split": "test"},
-        cases=cases,
+@pytest.fixture()
+def record(run_record):
+    """``record(method, seed, dice, **train)``: ``run_record`` with Dice in the order of CASES."""
+    return lambda method, seed, dice, **train: run_record(
+        method, seed, dict(zip(CASES, dice, strict=True)), **train
     )
 
 
@@ -46,7 +41,7 @@ def test_numbers_format_with_their_sign_and_a_placeholder_for_none():
     assert num(-0.06, sign=True) == "-0.06" and num(None, missing="–") == "–"
 
 
-def test_missing_seeds_name_what_a_row_still_waits_for():
+def test_missing_seeds_name_what_a_row_still_waits_for(record):
     runs = [record("dtml", 1, [0.8] * 4), record("dtml", 3, [0.8] * 4)]
     assert missing_seeds(runs) == [2] and missing_seeds(runs, (1, 3)) == []
     assert seeds_text([2]) == "seed 2" and seeds_text([1, 2, 3]) == "seeds 1, 2, 3"
@@ -111,7 +106,7 @@ def test_holm_sentence_counts_raw_and_corrected_rejections():
     assert "0 of them below 0.05" in holm_sentence([math.nan, 0.2])  # NaN: no difference at all
 
 
-def test_paired_sentences_test_what_has_runs_and_list_the_rest():
+def test_paired_sentences_test_what_has_runs_and_list_the_rest(record):
     runs = {
         "A": [record("dtml", 1, [0.9, 0.8, 0.7, 0.6]), record("dtml", 2, [0.9, 0.8, 0.7, 0.6])],
         "B": [record("supervised", s, [0.8, 0.8, 0.6, 0.7]) for s in (1, 2, 3)],
@@ -129,7 +124,7 @@ def test_paired_sentences_test_what_has_runs_and_list_the_rest():
     assert sentences[2].startswith("These 2 paired tests are read together")
 
 
-def test_paired_sentences_without_missing_seeds_are_not_preliminary():
+def test_paired_sentences_without_missing_seeds_are_not_preliminary(record):
     runs = {
         "A": [record("dtml", s, [0.9, 0.8, 0.7, 0.6]) for s in (1, 2, 3)],
         "B": [record("supervised", s, [0.8, 0.8, 0.6, 0.7]) for s in (1, 2, 3)],
@@ -142,7 +137,7 @@ def test_paired_sentences_without_missing_seeds_are_not_preliminary():
 
 
 @pytest.mark.parametrize("seeds", [(1,), (1, 2)])
-def test_planned_seeds_decide_what_is_preliminary(seeds):
+def test_planned_seeds_decide_what_is_preliminary(seeds, record):
     runs = {
         "A": [record("dtml", s, [0.9, 0.8, 0.7, 0.6]) for s in seeds],
         "B": [record("supervised", s, [0.8, 0.8, 0.6, 0.7]) for s in seeds],
