@@ -20,7 +20,6 @@ from dtml.report import (
     committed_records,
     hardware_text,
     matches,
-    paired_test,
     per_case,
     short_hardware,
 )
@@ -35,7 +34,7 @@ from dtml.report.normalization import (
 )
 from dtml.report.normalization_report import change_sentence, gain_sentence, study_table
 from dtml.report.notes import speed_spread
-from dtml.report.sentences import num, paired_sentence, paired_sentences, pm, waiting_for
+from dtml.report.sentences import num, paired_sentences, pm
 from dtml.report.stats import PLANNED_SEEDS
 
 ROWS = [  # (table, label, README name) in the benchmark's queue order (plans/benchmark.yaml)
@@ -178,9 +177,8 @@ def retrained_claim_line(runs: dict[str, list], results: Path) -> str | None:
     if not twins or not runs[a]:
         return None
     groups = scale_groups(read_scale(results / SCALE_FILE))
-    waiting = waiting_for({a: runs[a], f"{b} retrained": twins})
-    test = paired_test(runs[a], twins)
-    again = paired_sentence(test, a, f"{b} retrained", scans="test scans", waiting=waiting)
+    name = f"{b} retrained"
+    (again,), _ = paired_sentences({a: runs[a], name: twins}, [(a, name, name, "")], "test scans")
     return f"{retrained_text(b, twins, groups)}. {again}"
 
 
