@@ -126,21 +126,24 @@ def _normalized_one(mask: np.ndarray, threads: int = 1) -> np.ndarray:
     # Labels 1 (background) and 2 (foreground): one EDT gives, inside, the squared distance to the
     # nearest background voxel and, outside, to the nearest foreground voxel (integers here).
     squared = _squared_distance(mask.view(np.uint8) + np.uint8(1), threads=threads)
-    index = squared.astype(np.intp)
-    n_out = int(index.max(where=~mask, initial=0))
-    n_in = int(index.max(where=mask, initial=0))
+    distance2 = squared.astype(np.int32)  # exact: integers below 2**24 on a unit grid
+    n_out = int(distance2.max(where=~mask, initial=0))
+    n_in = int(distance2.max(where=mask, initial=0))
     # Both sides' minima are 0 (attained on the other side), so min-max scaling is division by each
     # side's max. A value depends only on (side, squared distance): each distinct value is computed
     # once, in float64 as the authors do (d / -max inside is exactly their 0 - d / max), then
-    # looked up; the map equals the per-voxel float64 computation bit for bit.
+    # looked up by the key 2 d^2 + side; the map equals the per-voxel float64 computation bit for
+    # bit, and one int32 key array is ~3x cheaper than an intp index plus a side offset.
     roots = np.sqrt(np.arange(max(n_in, n_out) + 1, dtype=np.float64))
-    table = np.concatenate([roots[: n_out + 1] / roots[n_out], roots[: n_in + 1] / -roots[n_in]])
-    table = table.astype(np.float32)
+    table = np.empty(2 * roots.size, dtype=np.float32)
+    table[0::2] = roots / roots[n_out]  # outside (side 0); keys above 2 n_out are never read
+    table[1::2] = roots / -roots[n_in]  # inside (side 1)
     # A foreground voxel at distance exactly 1 from the background has a face-connected background
-    # neighbour: that is the inner boundary, zeroed (+0.0) without another pass over the crop.
-    table[n_out + 1 + 1] = 0.0
-    index += mask * (n_out + 1)  # foreground voxels read the second half of the table
-    return table[index]
+    # neighbour: that is the inner boundary (key 2 * 1 + 1), zeroed (+0.0) without another pass.
+    table[3] = 0.0
+    distance2 <<= 1
+    distance2 |= mask.view(np.uint8)
+    return table[distance2]
 
 
 def normalized_signed_distance(mask: ArrayOrTensor, threads: int | None = None) -> ArrayOrTensor:
