@@ -119,10 +119,11 @@ def signed_distance(mask: np.ndarray, spacing: Sequence[float] | None = None) ->
     return sdf
 
 
-def _normalized_one(mask: np.ndarray, threads: int = 1) -> np.ndarray:
-    """The authors' SDF target for one crop (see :func:`normalized_signed_distance`)."""
+def _normalized_one(mask: np.ndarray, out: np.ndarray, threads: int = 1) -> None:
+    """Write the authors' SDF target for one crop into the zeroed float32 ``out`` (see
+    :func:`normalized_signed_distance`); no copy of the map, which matters under cache pressure."""
     if not mask.any() or mask.all():
-        return np.zeros(mask.shape, dtype=np.float32)
+        return
     # Labels 1 (background) and 2 (foreground): one EDT gives, inside, the squared distance to the
     # nearest background voxel and, outside, to the nearest foreground voxel (integers here).
     squared = _squared_distance(mask.view(np.uint8) + np.uint8(1), threads=threads)
@@ -143,7 +144,9 @@ def _normalized_one(mask: np.ndarray, threads: int = 1) -> np.ndarray:
     table[3] = 0.0
     distance2 <<= 1
     distance2 |= mask.view(np.uint8)
-    return np.take(table, distance2)  # measured ~1.7x faster than table[distance2] here
+    # Keys are in range by construction; mode="clip" skips the bounds check and the buffering
+    # that np.take does for out= under mode="raise" (measured ~1.7x faster than a fancy index).
+    np.take(table, distance2, out=out, mode="clip")
 
 
 def normalized_signed_distance(mask: ArrayOrTensor, threads: int | None = None) -> ArrayOrTensor:
@@ -172,7 +175,7 @@ def normalized_signed_distance(mask: ArrayOrTensor, threads: int | None = None) 
     batch = _as_binary(mask, "mask (batch, *spatial)", (3, 4))
     out = np.zeros(batch.shape, dtype=np.float32)
     for i, item in enumerate(batch):
-        out[i] = _normalized_one(item, threads)
+        _normalized_one(item, out[i], threads)
     return out
 
 
