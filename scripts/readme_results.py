@@ -2,8 +2,9 @@
 
     python scripts/readme_results.py [--write README.md]
 
-Three blocks, each computed from its committed results folder (tables, per-case CSVs, provenance):
-the paper's benchmark on the 20 test scans (``results/cpu_paper``, between
+Four blocks, each computed from its committed results folder (tables, per-case CSVs, provenance):
+the opening answer (``results/cpu_paper``, between ``<!-- results-glance:start -->`` and
+``<!-- results-glance:end -->``), the paper's benchmark on the 20 test scans (``results/cpu_paper``, between
 ``<!-- results-test:start -->`` and ``<!-- results-test:end -->``), the input-normalisation study on
 the same scans (``results/cpu_paper``, between ``<!-- results-normalization:start -->`` and
 ``<!-- results-normalization:end -->``) and the dev-split study (``results/cpu_dev``, between
@@ -50,6 +51,7 @@ START, END = "<!-- results:start -->", "<!-- results:end -->"
 TEST_START, TEST_END = "<!-- results-test:start -->", "<!-- results-test:end -->"
 NORM_START = "<!-- results-normalization:start -->"
 NORM_END = "<!-- results-normalization:end -->"
+GLANCE_START, GLANCE_END = "<!-- results-glance:start -->", "<!-- results-glance:end -->"
 
 
 def _short(hw: str) -> str:
@@ -195,16 +197,22 @@ def replace_block(readme: str, start: str, end: str, text: str, name: str) -> st
 
 
 def main(argv: list[str]) -> None:
-    from readme_test_results import build_normalization, build_test  # scripts/ is on sys.path
+    from readme_test_results import (  # scripts/ is on sys.path
+        build_glance,
+        build_normalization,
+        build_test,
+    )
 
     write = Path(argv[argv.index("--write") + 1]) if "--write" in argv else None
+    glance = build_glance(Path("results/cpu_paper"))
     test = build_test(Path("results/cpu_paper"))
     norm = build_normalization(Path("results/cpu_paper"))
     dev = build_dev(Path("results/cpu_dev"))
     if write is None:
-        print(test + "\n" + norm + "\n" + dev)
+        print(glance + "\n" + test + "\n" + norm + "\n" + dev)
         return
-    readme = replace_block(write.read_text(), TEST_START, TEST_END, test, str(write))
+    readme = replace_block(write.read_text(), GLANCE_START, GLANCE_END, glance, str(write))
+    readme = replace_block(readme, TEST_START, TEST_END, test, str(write))
     readme = replace_block(readme, NORM_START, NORM_END, norm, str(write))
     write.write_text(replace_block(readme, START, END, dev, str(write)))
 

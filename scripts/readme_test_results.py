@@ -1,5 +1,6 @@
-"""The README's test-split blocks (``results/cpu_paper``): the paper's benchmark on the 20 test
-scans (:func:`build_test`) and the input-normalisation study (:func:`build_normalization`).
+"""The README's test-split blocks (``results/cpu_paper``): the opening answer (:func:`build_glance`),
+the paper's benchmark on the 20 test scans (:func:`build_test`) and the input-normalisation study
+(:func:`build_normalization`).
 
 Called by ``scripts/readme_results.py``. Only runs with the release's stored intensities
 (``normalization: stored``) enter the benchmark's table; the normalisation study puts them beside
@@ -278,3 +279,48 @@ def build_normalization(out: Path) -> str:
         "Computed from the committed runs by `scripts/readme_results.py`:\n"
     )
     return text + "".join(f"- {b}\n" for b in bullets)
+
+
+def _cell(runs: list) -> str:
+    """Dice % mean ± std over seeds, saying how many of the planned seeds ran when fewer."""
+    if not runs:
+        return "queued"
+    agg = aggregate(runs, "dice", 100.0)
+    text = pm(agg["seeds_mean"], agg["seeds_std"])
+    if len(runs) < len(PLANNED_SEEDS):
+        text += f" ({len(runs)} of {len(PLANNED_SEEDS)} seeds)"
+    return text
+
+
+def glance_lines(runs: dict[str, list], volume: dict[str, list], tests: list, groups) -> list[str]:
+    """A short table of every row with a run, with the release's stored intensities and with
+    re-z-scored ones (``volume``, the study's rows only) beside the paper's Dice, then the study's
+    gain sentences (:func:`dtml.report.normalization_report.gain_sentence`) and the queued rows."""
+    paper = _paper_dice()
+    lines = [
+        "| row | ours, `stored` inputs | ours, `volume` inputs (re-z-scored) | paper |",
+        "| --- | --- | --- | --- |",
+    ]
+    queued = []
+    for _, label, name in ROWS:
+        if not runs[label] and not volume.get(label):
+            queued.append(name.split(" (")[0])
+            continue
+        rescaled = _cell(volume[label]) if label in volume else "not in the study"
+        lines.append(
+            f"| {name} | {_cell(runs[label])} | {rescaled} | "
+            f"{num(paper.get(_label_in_paper(label)), missing='–')} |"
+        )
+    bullets = [gain_sentence(t, groups) for t in tests if t["status"] != "waiting"]
+    if queued:
+        bullets.append(f"Queued, no run yet: {'; '.join(queued)}.")  # names hold commas
+    return [*lines, "", *(f"- {b}" for b in bullets)]
+
+
+def build_glance(out: Path) -> str:
+    """The README's opening block: :func:`glance_lines` from the committed runs of ``out``."""
+    records = committed_records(out)
+    study = normalization_study(records, read_scale(out.parent / SCALE_FILE))
+    volume = study_runs(records, "volume")
+    lines = glance_lines(runs_by_row(out), volume, study.tests, study.groups)
+    return "\n".join(lines) + "\n"

@@ -94,3 +94,22 @@ def test_replace_block_swaps_only_the_marked_text(scripts):
     )
     with pytest.raises(SystemExit, match="R: no <!-- c --> ... <!-- b --> block"):
         readme.replace_block(text, "<!-- c -->", "<!-- b -->", "new\n", "R")
+
+
+def test_glance_puts_each_row_beside_its_rescaled_twin_and_the_paper(scripts, record):
+    test_results, _ = scripts
+    runs = {label: [] for _, label, _ in test_results.ROWS}
+    runs["V-Net (lower bound)"] = [record("supervised", s, [0.1, 0.8, 0.9]) for s in (1, 2, 3)]
+    runs["DTML"] = [record("dtml", 1, [0.7, 0.8, 0.9])]
+    volume = {"V-Net (lower bound)": [record("supervised", 1, [0.8, 0.8, 0.8])], "DTML": []}
+    test = {"status": "waiting", "waiting_for": "DTML seeds 1, 2, 3"}
+    lines = test_results.glance_lines(runs, volume, [test], groups=None)
+    assert lines[2] == (
+        "| V-Net lower bound (16 labeled) = M_s only | 60.00 ± 0.00 | 80.00 (1 of 3 seeds) | 86.03 |"
+    )
+    assert (
+        lines[3] == "| DTML (16 labeled + 64 unlabeled) | 80.00 (1 of 3 seeds) | queued | 90.12 |"
+    )
+    assert lines[4] == ""  # rows with no run at all are not in the table; a waiting test is silent
+    assert lines[5].startswith("- Queued, no run yet: V-Net upper bound; Mean teacher; UA-MT;")
+    assert lines[5].endswith("; DTML, M_d trained with L_dis + L_mask.") and len(lines) == 6

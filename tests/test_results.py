@@ -77,10 +77,14 @@ def test_committed_normalization_study_follows_from_the_committed_runs():
 
 @pytest.mark.parametrize(
     ("start", "end", "builder"),
-    [("TEST_START", "TEST_END", "build_test"), ("NORM_START", "NORM_END", "build_normalization")],
+    [
+        ("GLANCE_START", "GLANCE_END", "build_glance"),
+        ("TEST_START", "TEST_END", "build_test"),
+        ("NORM_START", "NORM_END", "build_normalization"),
+    ],
 )
 def test_readme_result_blocks_are_generated_from_the_committed_runs(start, end, builder):
-    """The README's test-split table and normalisation study are exactly what
+    """The README's opening answer, test-split table and normalisation study are exactly what
     scripts/readme_results.py computes from the committed runs."""
     import sys
 
