@@ -113,3 +113,40 @@ def test_glance_puts_each_row_beside_its_rescaled_twin_and_the_paper(scripts, re
     assert lines[4] == ""  # rows with no run at all are not in the table; a waiting test is silent
     assert lines[5].startswith("- Queued, no run yet: V-Net upper bound; Mean teacher; UA-MT;")
     assert lines[5].endswith("; DTML, M_d trained with L_dis + L_mask.") and len(lines) == 6
+
+
+def test_retrained_text_gives_the_twins_mean_and_their_low_scale_split(scripts, tmp_path, record):
+    test_results, _ = scripts
+    from dtml.report.intensity import read_scale, scale_groups
+
+    groups = scale_groups(read_scale(write_scale(tmp_path / "scale.csv")))
+    twins = [record("supervised", s, [d, 0.8, 0.9]) for s, d in ((1, 0.2), (2, 0.4))]
+    text = test_results.retrained_text("V-Net (lower bound)", twins, groups)
+    assert text.startswith(
+        "V-Net (lower bound) retrained (the same keys trained again: s1 CPU AVX512 30 min, "
+        "s2 CPU AVX512 30 min; [`results/hardware_check`]"
+    )
+    # seed means 63.33 and 70.00; lo1 averaged over seeds 30, the other two 85
+    assert text.endswith(
+        "66.67 ± 4.71 Dice % over seeds, 30.00 on the 1 low-scale scans, 85.00 on the other 2"
+    )
+
+
+def test_retrained_claim_line_tests_dtml_against_the_retrained_lower_bound(
+    scripts, tmp_path, record, monkeypatch
+):
+    test_results, _ = scripts
+    write_scale(tmp_path / "intensity_scale.csv")
+    runs = {label: [] for _, label, _ in test_results.ROWS}
+    runs["DTML"] = [record("dtml", 1, [0.8, 0.8, 0.9])]
+    assert test_results.retrained_claim_line(runs, tmp_path) is None  # no lower bound, no twins
+    runs["V-Net (lower bound)"] = [record("supervised", 1, [0.1, 0.8, 0.9])]
+    twins = [record("supervised", 1, [0.5, 0.8, 0.9])]
+    monkeypatch.setattr(test_results, "retrained", lambda records, results: twins)
+    line = test_results.retrained_claim_line(runs, tmp_path)
+    head, again = line.split(". ", 1)
+    assert head.endswith("73.33 Dice %, 50.00 on the 1 low-scale scans, 85.00 on the other 2")
+    assert again.startswith(  # one seed a side: preliminary; per scan +30, 0, 0
+        "Preliminary (missing DTML seeds 2, 3 and V-Net (lower bound) retrained seeds 2, 3): "
+        "DTML vs V-Net (lower bound) retrained: +10.00 Dice points over the 3 test scans"
+    )
