@@ -134,7 +134,7 @@ def _normalized_one(mask: np.ndarray, out: np.ndarray, threads: int = 1) -> None
     # side's max. A value depends only on (side, squared distance): each distinct value is computed
     # once, in float64 as the authors do (d / -max inside is exactly their 0 - d / max), then
     # looked up by the key 2 d^2 + side; the map equals the per-voxel float64 computation bit for
-    # bit, and one int32 key array is ~3x cheaper than an intp index plus a side offset.
+    # bit, and one int32 key array costs less to build than an intp index plus a side offset.
     roots = np.sqrt(np.arange(max(n_in, n_out) + 1, dtype=np.float64))
     table = np.empty(2 * roots.size, dtype=np.float32)
     table[0::2] = roots / roots[n_out]  # outside (side 0); keys above 2 n_out are never read
@@ -144,8 +144,9 @@ def _normalized_one(mask: np.ndarray, out: np.ndarray, threads: int = 1) -> None
     table[3] = 0.0
     distance2 <<= 1
     distance2 |= mask.view(np.uint8)
-    # Keys are in range by construction; mode="clip" skips the bounds check and the buffering
-    # that np.take does for out= under mode="raise" (measured ~1.7x faster than a fancy index).
+    # Keys are in range by construction (at most 2 max(n_in, n_out) + 1, the table's last entry);
+    # mode="clip" skips the bounds check and the buffering that np.take does for out= under
+    # mode="raise", and out= saves a copy of the map.
     np.take(table, distance2, out=out, mode="clip")
 
 

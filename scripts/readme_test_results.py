@@ -36,7 +36,7 @@ from dtml.report.normalization import (
 from dtml.report.normalization_report import change_sentence, gain_sentence, study_table
 from dtml.report.notes import speed_spread
 from dtml.report.sentences import num, paired_sentences, pm
-from dtml.report.stats import PLANNED_SEEDS
+from dtml.report.stats import PLANNED_SEEDS, missing_seeds
 
 ROWS = [  # (table, label, README name) in the benchmark's queue order (plans/benchmark.yaml)
     (3, "V-Net (lower bound)", "V-Net lower bound (16 labeled) = M_s only"),
@@ -234,6 +234,20 @@ def build_test(out: Path) -> str:
     return text + "".join(f"- {b}\n" for b in bullets)
 
 
+def retrained_bullets(study, twins: list) -> list[str]:
+    """The `stored` lower bound retrained on another machine (``twins``, :func:`retrained`): its
+    row, and the study's gain change with those runs in place of the committed ones."""
+    stored = {**study.case_dice["stored"], "V-Net (lower bound)": dice_by_case(twins)}
+    change = gain_change(study.tests, {**study.case_dice, "stored": stored}, study.groups)
+    head = (
+        "Gain change with the `stored` lower bound's retrained keys in place of its committed runs"
+    )
+    return [
+        retrained_text("`stored` V-Net (lower bound)", twins, study.groups) + ".",
+        change_sentence(change, study.groups, head),
+    ]
+
+
 def build_normalization(out: Path) -> str:
     """The normalisation study's block: its table, one sentence per gain test (``waiting for ...``
     while runs are missing) and, when its runs come from two machines, which."""
@@ -246,17 +260,7 @@ def build_normalization(out: Path) -> str:
     stored_lower = study_runs(records, "stored")["V-Net (lower bound)"]
     twins = retrained(stored_lower, out.parent)
     if twins:  # the stored row on the machine of the retrains, beside the volume runs
-        bullets.append(retrained_text("`stored` V-Net (lower bound)", twins, study.groups) + ".")
-        stored = {**study.case_dice["stored"], "V-Net (lower bound)": dice_by_case(twins)}
-        change = gain_change(study.tests, {**study.case_dice, "stored": stored}, study.groups)
-        bullets.append(
-            change_sentence(
-                change,
-                study.groups,
-                "Gain change with the `stored` lower bound's retrained keys in place of its "
-                "committed runs",
-            )
-        )
+        bullets.extend(retrained_bullets(study, twins))
     by_row = {
         f"{label} `{norm}`": found
         for norm in NORMALIZATIONS
@@ -282,20 +286,23 @@ def build_normalization(out: Path) -> str:
 
 
 def _cell(runs: list) -> str:
-    """Dice % mean ± std over seeds, saying how many of the planned seeds ran when fewer."""
+    """Dice % mean ± std over seeds, naming the planned seeds still missing; "queued" for none."""
     if not runs:
         return "queued"
     agg = aggregate(runs, "dice", 100.0)
+    missing = missing_seeds(runs)
     text = pm(agg["seeds_mean"], agg["seeds_std"])
-    if len(runs) < len(PLANNED_SEEDS):
-        text += f" ({len(runs)} of {len(PLANNED_SEEDS)} seeds)"
-    return text
+    return f"{text} (missing seeds {', '.join(map(str, missing))})" if missing else text
 
 
-def glance_lines(runs: dict[str, list], volume: dict[str, list], tests: list, groups) -> list[str]:
+def glance_lines(
+    runs: dict[str, list], volume: dict[str, list], study, lower_twins: list
+) -> list[str]:
     """A short table of every row with a run, with the release's stored intensities and with
-    re-z-scored ones (``volume``, the study's rows only) beside the paper's Dice, then the study's
-    gain sentences (:func:`dtml.report.normalization_report.gain_sentence`) and the queued rows."""
+    re-z-scored ones (``volume``, the study's rows only) beside the paper's Dice; then the study's
+    gain sentences and its change test (each says what it waits for), the stored lower bound
+    retrained on the machine of the ``volume`` runs (``lower_twins``, when there are any) and the
+    queued rows."""
     paper = _paper_dice()
     lines = [
         "| row | ours, `stored` inputs | ours, `volume` inputs (re-z-scored) | paper |",
@@ -311,7 +318,14 @@ def glance_lines(runs: dict[str, list], volume: dict[str, list], tests: list, gr
             f"| {name} | {_cell(runs[label])} | {rescaled} | "
             f"{num(paper.get(_label_in_paper(label)), missing='–')} |"
         )
-    bullets = [gain_sentence(t, groups) for t in tests if t["status"] != "waiting"]
+    bullets = [gain_sentence(t, study.groups) for t in study.tests]
+    bullets.append(change_sentence(study.change, study.groups))
+    if lower_twins:
+        row, change = retrained_bullets(study, lower_twins)
+        bullets.append(
+            "The committed `stored` lower bound was trained on another CPU than the `volume` "
+            f"rows, so its keys were trained again there. {row} {change}"
+        )
     if queued:
         bullets.append(f"Queued, no run yet: {'; '.join(queued)}.")  # names hold commas
     return [*lines, "", *(f"- {b}" for b in bullets)]
@@ -321,6 +335,7 @@ def build_glance(out: Path) -> str:
     """The README's opening block: :func:`glance_lines` from the committed runs of ``out``."""
     records = committed_records(out)
     study = normalization_study(records, read_scale(out.parent / SCALE_FILE))
-    volume = study_runs(records, "volume")
-    lines = glance_lines(runs_by_row(out), volume, study.tests, study.groups)
+    runs = runs_by_row(out)
+    twins = retrained(runs["V-Net (lower bound)"], out.parent)
+    lines = glance_lines(runs, study_runs(records, "volume"), study, twins)
     return "\n".join(lines) + "\n"

@@ -96,23 +96,40 @@ def test_replace_block_swaps_only_the_marked_text(scripts):
         readme.replace_block(text, "<!-- c -->", "<!-- b -->", "new\n", "R")
 
 
-def test_glance_puts_each_row_beside_its_rescaled_twin_and_the_paper(scripts, record):
+def test_glance_puts_each_row_beside_its_rescaled_twin_and_the_paper(scripts, tmp_path, record):
+    from types import SimpleNamespace
+
+    from dtml.report.intensity import read_scale, scale_groups
+    from dtml.report.normalization import gain_change, gain_test
+
     test_results, _ = scripts
+    groups = scale_groups(read_scale(write_scale(tmp_path / "scale.csv")))
     runs = {label: [] for _, label, _ in test_results.ROWS}
     runs["V-Net (lower bound)"] = [record("supervised", s, [0.1, 0.8, 0.9]) for s in (1, 2, 3)]
-    runs["DTML"] = [record("dtml", 1, [0.7, 0.8, 0.9])]
+    runs["DTML"] = [record("dtml", s, [0.7, 0.8, 0.9]) for s in (1, 2, 3)]
+    runs["UA-MT"] = [record("ua_mt", 1, [0.8, 0.8, 0.8])]  # not a row of the study
     volume = {"V-Net (lower bound)": [record("supervised", 1, [0.8, 0.8, 0.8])], "DTML": []}
-    test = {"status": "waiting", "waiting_for": "DTML seeds 1, 2, 3"}
-    lines = test_results.glance_lines(runs, volume, [test], groups=None)
-    assert lines[2] == (
-        "| V-Net lower bound (16 labeled) = M_s only | 60.00 ± 0.00 | 80.00 (1 of 3 seeds) | 86.03 |"
+    tests = [gain_test("stored", runs, groups), gain_test("volume", volume, groups)]
+    study = SimpleNamespace(tests=tests, change=gain_change(tests, {}, groups), groups=groups)
+    lines = test_results.glance_lines(runs, volume, study, lower_twins=[])
+    assert lines[2:5] == [
+        "| V-Net lower bound (16 labeled) = M_s only | 60.00 ± 0.00 | 80.00 (missing seeds 2, 3) "
+        "| 86.03 |",
+        "| DTML (16 labeled + 64 unlabeled) | 80.00 ± 0.00 | queued | 90.12 |",
+        "| UA-MT (16 + 64) | 80.00 (missing seeds 2, 3) | not in the study | 88.88 |",
+    ]
+    assert lines[5] == ""  # rows with no run at all are not in the table
+    assert lines[6].startswith(  # per scan +60, 0, 0; the low-scale scan carries it all
+        "- Gain DTML − V-Net (lower bound) with `stored` inputs: +20.00 Dice points over the 3 "
+        "test scans (+60.00 on the 1 low-scale scans, +0.00 on the other 2;"
     )
-    assert (
-        lines[3] == "| DTML (16 labeled + 64 unlabeled) | 80.00 (1 of 3 seeds) | queued | 90.12 |"
+    assert lines[7] == (
+        "- Gain DTML − V-Net (lower bound) with `volume` inputs: waiting for DTML seeds 1, 2, 3 "
+        "and V-Net (lower bound) seeds 2, 3; no test yet."
     )
-    assert lines[4] == ""  # rows with no run at all are not in the table; a waiting test is silent
-    assert lines[5].startswith("- Queued, no run yet: V-Net upper bound; Mean teacher; UA-MT;")
-    assert lines[5].endswith("; DTML, M_d trained with L_dis + L_mask.") and len(lines) == 6
+    assert lines[8].startswith("- Gain with `volume` minus gain with `stored` inputs: waiting")
+    assert lines[9].startswith("- Queued, no run yet: V-Net upper bound; Mean teacher; DTC;")
+    assert lines[9].endswith("; DTML, M_d trained with L_dis + L_mask.") and len(lines) == 10
 
 
 def test_retrained_text_gives_the_twins_mean_and_their_low_scale_split(scripts, tmp_path, record):
