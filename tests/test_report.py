@@ -519,6 +519,19 @@ def test_tables_by_setting_never_mix_and_fall_back_to_not_run(tmp_path):
     assert empty.records == [] and {r["status"] for r in empty.rows} == {report.NOT_RUN}
 
 
+def test_tables_by_setting_put_stored_inputs_first_even_when_a_study_has_more_rows(tmp_path):
+    records = report.collect(
+        [
+            make_run(tmp_path, "supervised", 1, [0.8, 0.6], profile="cpu"),
+            make_run(tmp_path, "supervised", 1, [0.9, 0.9], profile="cpu", normalization="volume"),
+            make_run(tmp_path, "sdf_only", 1, [0.9, 0.9], profile="cpu", normalization="volume"),
+        ]
+    )
+    stored, volume = report.tables_by_setting(2, records)
+    assert "normalization" not in stored.setting and "normalization: volume" in volume.setting
+    assert [r.method for r in stored.records] == ["supervised"]
+
+
 def test_paired_test_text_reports_t_p_n_and_its_limits(tmp_path):
     cases = ["c1", "c2", "c3"]
     runs = [

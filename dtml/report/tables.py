@@ -26,6 +26,7 @@ from dtml.report.settings import (
     _spacing,
     check_same_setting,
     describe_setting,
+    inputs_note,
     setting_id,
 )
 from dtml.report.stats import aggregate, per_case
@@ -237,7 +238,9 @@ def tables_by_setting(
     overrides: Mapping[str, Any] | None = None,
     paper: bool = True,
 ) -> list[SettingTable]:
-    """One table per setting found among ``records`` (most filled rows first), never mixed.
+    """One table per setting found among ``records``, never mixed: settings with the release's
+    stored inputs first (the benchmark; a normalisation-study setting never takes its place as
+    ``table<n>``), then the most filled rows first.
 
     Without any evaluated record: one table whose reimplemented rows are all "not run".
     """
@@ -261,4 +264,10 @@ def tables_by_setting(
         )
     if not out:
         return tables_by_setting(table_no, [], rows, overrides, paper)
-    return sorted(out, key=lambda t: -sum(r["status"] == "ok" for r in t.rows))
+    return sorted(
+        out,
+        key=lambda t: (
+            bool(inputs_note(t.records[0].config)),
+            -sum(r["status"] == "ok" for r in t.rows),
+        ),
+    )
