@@ -530,6 +530,10 @@ def test_tables_by_setting_put_stored_inputs_first_even_when_a_study_has_more_ro
     stored, volume = report.tables_by_setting(2, records)
     assert "normalization" not in stored.setting and "normalization: volume" in volume.setting
     assert [r.method for r in stored.records] == ["supervised"]
+    assert report.describe_source(stored) == "cpu profile, real LA data, seeds 1"
+    assert report.describe_source(volume) == (
+        "cpu profile, real LA data, inputs `normalization: volume`, seeds 1"
+    )
 
 
 def test_paired_test_text_reports_t_p_n_and_its_limits(tmp_path):

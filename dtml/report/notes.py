@@ -12,7 +12,7 @@ from dtml.report.hardware import hardware_text
 from dtml.report.records import RunRecord
 from dtml.report.rows import find_row, row_records
 from dtml.report.sentences import result_text
-from dtml.report.settings import _fmt_spacing
+from dtml.report.settings import _fmt_spacing, inputs_note
 from dtml.report.stats import paired_test
 from dtml.report.tables import (
     NOT_RUN,
@@ -206,13 +206,15 @@ def paper_gap(row: Mapping[str, Any], key: str = "dice") -> str:
 
 
 def describe_source(result: SettingTable) -> str:
-    """Short: profile, data kind and seeds of a table (the full setting is printed under it)."""
+    """Short: profile, data kind, inputs when not the stored release (the normalisation study)
+    and seeds of a table (the full setting is printed under it)."""
     prov = result.provenance
     if not result.records:
         return "no evaluated runs"
     data = {True: "real LA data", False: "synthetic phantom"}.get(prov.get("real_data"), "?")
     seeds = ", ".join(str(s) for s in prov.get("seeds", []))
-    return f"{prov.get('profile')} profile, {data}, seeds {seeds}"
+    inputs = inputs_note(result.records[0].config)
+    return f"{prov.get('profile')} profile, {data}{inputs}, seeds {seeds}"
 
 
 # what a table shows, by its provenance (table_kind) -> a short name for sentences and caveats
