@@ -324,3 +324,34 @@ def test_bench_agrees_with_the_reference_and_prints_one_json_line(capsys):
     assert low == pytest.approx(high)
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 1 and json.loads(lines[0]) == result
+
+
+def test_bench_on_label_crops_uses_augmented_training_crops(tiny_root):
+    from dtml.bench.sdf import label_crops, run
+    from dtml.data.augment import augment
+    from dtml.data.cache import load_case
+    from dtml.data.la import read_list
+
+    crops = label_crops(tiny_root, 3, (12, 10, 8), 1.0, seed=4)
+    assert crops.shape == (3, 12, 10, 8) and crops.dtype == np.uint8
+    # exactly training's augmentation, one crop per scan in train.list order, drawn from one rng
+    rng = np.random.default_rng(4)
+    for crop, case_id in zip(crops, read_list(tiny_root)[:3], strict=True):
+        label = load_case(tiny_root, case_id).label
+        assert np.array_equal(crop, augment(label, label, (12, 10, 8), rng)[1])
+    assert crops.any(axis=(1, 2, 3)).all()  # centred ellipsoids: every crop shows some atrium
+    result = run(["--data", tiny_root, "--batch", "3", "--shape", "12,10,8", "--repeats", "1"])
+    assert result["equal"] is True and result["close"] is True
+    assert result["config"]["masks"] == "LA label crops, grid 1"
+    assert result["config"]["data"].startswith("la-") and tiny_root not in json.dumps(result)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [(["--batch", "11"], "--batch <= 10"), (["--shape", "12,10"], "3D --shape")],
+)
+def test_bench_on_label_crops_rejects_impossible_requests(tiny_root, args, message):
+    from dtml.bench.sdf import run
+
+    with pytest.raises(ValueError, match=message):
+        run(["--data", tiny_root, "--repeats", "1", *args])

@@ -8,6 +8,11 @@ multi-label pass of the ``edt`` package for both sides and a table of the distin
 1e-6 in float64 (``close``). The two alternate within each repeat, so machine load hits both alike;
 ``ratio_cpu`` compares process CPU time, steadier than wall time on a shared machine (with one
 thread, ``--threads 1``, it is the wall time of an idle machine).
+
+The masks are random blobs by default (many components: the EDT's hardest case of the two). With
+``--data DIR`` they are what training feeds the target instead: augmented crops (rot/flip, random
+crop, as ``dtml.data.augment``) of the LA labels of the first ``--batch`` scans of train.list (the
+``paper`` split's labeled scans), resampled to ``--grid``.
 Prints one JSON line; ``python -m dtml.bench sdf --help`` lists the options.
 """
 
@@ -22,6 +27,10 @@ import numpy as np
 from scipy import ndimage
 from skimage.segmentation import find_boundaries
 
+from dtml.data.augment import augment
+from dtml.data.cache import load_case
+from dtml.data.fingerprint import fingerprint
+from dtml.data.la import read_list
 from dtml.sdf import normalized_signed_distance
 
 
@@ -79,6 +88,24 @@ def _best_times(
     return wall, cpu, pairs
 
 
+def label_crops(
+    root: str, batch: int, shape: tuple[int, ...], grid: float, seed: int
+) -> np.ndarray:
+    """One training crop (``dtml.data.augment``) of each of the first ``batch`` train.list labels."""
+    ids = read_list(root)
+    if batch > len(ids) or len(shape) != 3:
+        raise ValueError(
+            f"dtml.bench.sdf: --data needs a 3D --shape and --batch <= {len(ids)} (train.list of "
+            f"{root}), got --batch {batch} --shape {shape}"
+        )
+    rng = np.random.default_rng(seed)
+    crops = []
+    for case_id in ids[:batch]:
+        label = load_case(root, case_id, grid).label
+        crops.append(augment(label, label, shape, rng)[1])
+    return np.stack(crops).astype(np.uint8)
+
+
 def _shape(text: str) -> tuple[int, ...]:
     shape = tuple(int(v) for v in text.split(","))
     if len(shape) not in (2, 3) or min(shape) < 2:
@@ -97,7 +124,13 @@ def run(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--repeats", type=int, default=20, help="timed repeats (best and median ratio kept)"
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random blobs")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the blobs or the crops")
+    parser.add_argument(
+        "--data", default=None, help="LA data folder: crops of its labels instead of random blobs"
+    )
+    parser.add_argument(
+        "--grid", type=float, default=1.0, help="with --data: grid (1.0 full, 0.5 the cpu profile)"
+    )
     parser.add_argument(
         "--threads", type=int, default=1, help="EDT threads of ours (the reference uses one)"
     )
@@ -105,7 +138,10 @@ def run(argv: list[str] | None = None) -> dict:
     if min(args.batch, args.repeats, args.threads) < 1:
         raise ValueError("dtml.bench.sdf: --batch, --repeats and --threads must be >= 1")
 
-    masks = random_blobs(args.batch, args.shape, args.seed)
+    if args.data is None:
+        masks = random_blobs(args.batch, args.shape, args.seed)
+    else:
+        masks = label_crops(args.data, args.batch, args.shape, args.grid, args.seed)
     ours = normalized_signed_distance(masks, threads=args.threads)
     reference = reference_normalized_sdf(masks)
     best, cpu, pairs = _best_times(
@@ -131,6 +167,8 @@ def run(argv: list[str] | None = None) -> dict:
             "repeats": args.repeats,
             "seed": args.seed,
             "threads": args.threads,
+            "masks": "random blobs" if args.data is None else f"LA label crops, grid {args.grid:g}",
+            "data": None if args.data is None else fingerprint(args.data),
             "timing": "best of repeats, seconds per batch (wall; cpu: process time), alternating; "
             "ratio_cpu_median: median over repeats of paired CPU-time ratios",
             "foreground_fraction": round(float(masks.mean()), 4),
