@@ -165,7 +165,7 @@ def retrained_text(label: str, twins: list, groups) -> str:
         "[`results/hardware_check`](results/hardware_check/README.md)): "
         f"{pm(row['dice_seeds_mean'], row['dice_seeds_std'])} Dice %"
         f"{' over seeds' * (len(twins) > 1)}, {row['dice_low_scale']:.2f} on the "
-        f"{len(groups.low)} low-scale scans, {row['dice_other']:.2f} on the other "
+        f"{groups.low_text}, {row['dice_other']:.2f} on the other "
         f"{len(groups.other)}"
     )
 

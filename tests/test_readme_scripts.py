@@ -121,7 +121,7 @@ def test_glance_puts_each_row_beside_its_rescaled_twin_and_the_paper(scripts, tm
     assert lines[5] == ""  # rows with no run at all are not in the table
     assert lines[6].startswith(  # per scan +60, 0, 0; the low-scale scan carries it all
         "- Gain DTML − V-Net (lower bound) with `stored` inputs: +20.00 Dice points over the 3 "
-        "test scans (+60.00 on the 1 low-scale scans, +0.00 on the other 2;"
+        "test scans (+60.00 on the 1 low-scale scan, +0.00 on the other 2;"
     )
     assert lines[7] == (
         "- Gain DTML − V-Net (lower bound) with `volume` inputs: waiting for DTML seeds 1, 2, 3 "
@@ -145,7 +145,7 @@ def test_retrained_text_gives_the_twins_mean_and_their_low_scale_split(scripts, 
     )
     # seed means 63.33 and 70.00; lo1 averaged over seeds 30, the other two 85
     assert text.endswith(
-        "66.67 ± 4.71 Dice % over seeds, 30.00 on the 1 low-scale scans, 85.00 on the other 2"
+        "66.67 ± 4.71 Dice % over seeds, 30.00 on the 1 low-scale scan, 85.00 on the other 2"
     )
 
 
@@ -162,7 +162,7 @@ def test_retrained_claim_line_tests_dtml_against_the_retrained_lower_bound(
     monkeypatch.setattr(test_results, "retrained", lambda records, results: twins)
     line = test_results.retrained_claim_line(runs, tmp_path)
     head, again = line.split(". ", 1)
-    assert head.endswith("73.33 Dice %, 50.00 on the 1 low-scale scans, 85.00 on the other 2")
+    assert head.endswith("73.33 Dice %, 50.00 on the 1 low-scale scan, 85.00 on the other 2")
     assert again.startswith(  # one seed a side: preliminary; per scan +30, 0, 0
         "Preliminary (missing DTML seeds 2, 3 and V-Net (lower bound) retrained seeds 2, 3): "
         "DTML vs V-Net (lower bound) retrained: +10.00 Dice points over the 3 test scans"

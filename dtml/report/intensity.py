@@ -33,6 +33,11 @@ class ScaleGroups:
     other: tuple[str, ...]
     n_labeled: int
 
+    @property
+    def low_text(self) -> str:
+        """``"5 low-scale scans"`` (``"1 low-scale scan"``), as the sentences name the group."""
+        return f"{len(self.low)} low-scale scan{'s' * (len(self.low) != 1)}"
+
 
 def read_scale(path: str | Path) -> list[dict[str, Any]]:
     """Rows of a per-scan intensity table (``case``, ``part``, ``std``, ...), ``std`` as float."""

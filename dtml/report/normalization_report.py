@@ -49,8 +49,8 @@ def gain_sentence(test: Mapping[str, Any], groups: ScaleGroups) -> str:
     if test["status"] == "waiting":
         return f"{head}: waiting for {test['waiting_for']}; no test yet."
     groups_text = (
-        f"{num(test['gain_low_scale'], sign=True, missing='–')} on the {len(groups.low)} "
-        f"low-scale scans, {num(test['gain_other'], sign=True, missing='–')} on the other "
+        f"{num(test['gain_low_scale'], sign=True, missing='–')} on the {groups.low_text}, "
+        f"{num(test['gain_other'], sign=True, missing='–')} on the other "
         f"{len(groups.other)}"
     )
     result = result_text(test, test["a"], "test scans", detail=groups_text)
@@ -71,7 +71,7 @@ def change_sentence(
     return (
         f"{preliminary(head, change['waiting_for'])}: {change['change']:+.2f} Dice points (gain "
         f"{change['gain_volume']:+.2f} vs {change['gain_stored']:+.2f}; {low} on the "
-        f"{len(groups.low)} low-scale scans, {other} on the other {len(groups.other)}; median per "
+        f"{groups.low_text}, {other} on the other {len(groups.other)}; median per "
         f"scan {change['median_change']:+.2f}); paired t-test of the per-scan gains over the "
         f"{change['n']} test scans: t = {change['t']:.2f}, p = {change['p']:.3f}, "
         f"{verdict(change['p'])}."
