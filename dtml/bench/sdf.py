@@ -13,6 +13,7 @@ The masks are random blobs by default (many components: the EDT's hardest case o
 ``--data DIR`` they are what training feeds the target instead: augmented crops (rot/flip, random
 crop, as ``dtml.data.augment``) of the LA labels of the first ``--batch`` scans of train.list (the
 ``paper`` split's labeled scans), resampled to ``--grid``.
+
 Prints one JSON line; ``python -m dtml.bench sdf --help`` lists the options.
 """
 
