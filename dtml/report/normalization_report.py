@@ -28,8 +28,8 @@ def study_table(study: NormalizationStudy) -> str:
     seeds, Dice % on the low-scale and on the other test scans, what the row waits for."""
     g = study.groups
     lines = [
-        f"| row | inputs | seeds | Dice % (over seeds) | Dice % on the {len(g.low)} low-scale "
-        f"scans | Dice % on the other {len(g.other)} | waiting for |",
+        f"| row | inputs | seeds | Dice % (over seeds) | Dice % on the {g.low_text} "
+        f"| Dice % on the other {len(g.other)} | waiting for |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in study.rows:
