@@ -536,6 +536,15 @@ def test_tables_by_setting_put_stored_inputs_first_even_when_a_study_has_more_ro
     )
 
 
+def test_describe_source_names_the_rows_run_with_fewer_seeds_than_the_table(tmp_path):
+    runs = [make_run(tmp_path, "supervised", seed, [0.8, 0.6], profile="cpu") for seed in (1, 2)]
+    runs.append(make_run(tmp_path, "sdf_only", 2, [0.9, 0.9], profile="cpu"))
+    (result,) = report.tables_by_setting(2, report.collect(runs))
+    assert report.describe_source(result) == (
+        "cpu profile, real LA data, seeds 1, 2 (M_d only: seed 2)"
+    )
+
+
 def test_paired_test_text_reports_t_p_n_and_its_limits(tmp_path):
     cases = ["c1", "c2", "c3"]
     runs = [

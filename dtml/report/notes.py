@@ -11,7 +11,7 @@ from dtml.experiments import TABLES, Row
 from dtml.report.hardware import hardware_text
 from dtml.report.records import RunRecord
 from dtml.report.rows import find_row, row_records
-from dtml.report.sentences import result_text
+from dtml.report.sentences import result_text, seeds_text
 from dtml.report.settings import _fmt_spacing, inputs_note
 from dtml.report.stats import paired_test
 from dtml.report.tables import (
@@ -214,7 +214,19 @@ def describe_source(result: SettingTable) -> str:
     data = {True: "real LA data", False: "synthetic phantom"}.get(prov.get("real_data"), "?")
     seeds = ", ".join(str(s) for s in prov.get("seeds", []))
     inputs = inputs_note(result.records[0].config)
-    return f"{prov.get('profile')} profile, {data}{inputs}, seeds {seeds}"
+    return f"{prov.get('profile')} profile, {data}{inputs}, seeds {seeds}{_fewer_seeds(result)}"
+
+
+def _fewer_seeds(result: SettingTable) -> str:
+    """' (DTC: seed 1)': the rows run with fewer seeds than the table's, so a title listing the
+    table's seeds does not claim them for every row."""
+    every = {str(s) for s in result.provenance.get("seeds", [])}
+    fewer = [
+        f"{row['label']}: {seeds_text(row['seeds'].split(';'))}"
+        for row in result.rows
+        if row["status"] == "ok" and set(row["seeds"].split(";")) != every
+    ]
+    return f" ({'; '.join(fewer)})" if fewer else ""
 
 
 # what a table shows, by its provenance (table_kind) -> a short name for sentences and caveats
