@@ -1,6 +1,6 @@
 import json
 
-from test_report import make_run
+from runfolders import make_run
 
 from dtml.publish import publish
 

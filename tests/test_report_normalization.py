@@ -1,8 +1,8 @@
 """Tests for dtml.report.normalization (the input-normalisation study) and its figure.
 
-Tiny synthetic test-split runs are written as ``dtml.train`` + ``dtml.evaluate`` leave them
-(config.yaml, train_summary.json, eval-test-<mode>/summary.json and cases.csv) and read back with
-the reader the committed results use, with per-scan Dice chosen so every number has a hand answer.
+Tiny synthetic test-split runs (``runfolders.make_run``, as training and evaluation leave them)
+are read back with the reader the committed results use, with per-scan Dice chosen so every number
+has a hand answer.
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from runfolders import make_run
 from scipy import stats
 
-from dtml.config import load_profile
-from dtml.methods import get_method
 from dtml.publish import publish
 from dtml.report import committed_records, find_runs
 from dtml.report.intensity import read_scale
@@ -71,46 +70,9 @@ def write_run(
 ) -> Path:
     """A finished, evaluated run of the paper split (``upper``: every training scan labeled)."""
     fields = {"split": "paper", "precision": "fp32", "labeled_count": 80 if upper else 16}
-    fields.update(method=method, seed=seed, normalization=normalization, **overrides)
-    cfg = load_profile("cpu", **fields)
-    if not get_method(method).uses_unlabeled:
-        cfg = cfg.replace(unlabeled_bs=0)
-    run = root / f"{method}-{cfg.key()}"
-    run.mkdir(parents=True)
-    config = cfg.to_dict()
-    config["data"] = None
-    (run / "config.yaml").write_text(json.dumps(config))  # JSON is YAML
-    train = {
-        "method": method,
-        "seed": seed,
-        "wall_seconds": 60.0,
-        "hardware": "test cpu (1 threads)",
-        "commit": "abc1234",
-        "real_data": True,
-        "labeled": cfg.labeled_count,
-        "unlabeled": 0 if upper else 64,
-        "val": 0,
-        "test": 20,
-    }
-    (run / "train_summary.json").write_text(json.dumps(train))
-    folder = run / f"eval-{eval_split}-{get_method(method).default_mode()}"
-    folder.mkdir()
-    with (folder / "cases.csv").open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["case", "dice", "jaccard", "asd", "hd95", "asd_mm", "hd95_mm"])
-        w.writerows(
-            [c, d, d / (2 - d), 1.0, 3.0, 0.625, 1.875] for c, d in zip(CASES, dice, strict=True)
-        )
-    summary = {
-        "split": eval_split,
-        "mode": get_method(method).default_mode(),
-        "real_data": True,
-        "original_spacing_mm": [0.625] * 3,
-        "run_grid_spacing_mm": [1.25] * 3,
-        "commit": "abc1234",
-    }
-    (folder / "summary.json").write_text(json.dumps(summary))
-    return run
+    fields.update(normalization=normalization, **overrides)
+    values = dict(zip(CASES, dice, strict=True))
+    return make_run(root, method, seed, values, "cpu", 0.625, eval_split=eval_split, **fields)
 
 
 @pytest.fixture()
