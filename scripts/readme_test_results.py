@@ -24,6 +24,7 @@ from dtml.report import (
     per_case,
     short_hardware,
 )
+from dtml.report.hardware import stretches_text
 from dtml.report.intensity import SCALE_FILE, low_scale_sentence, read_scale, scale_groups
 from dtml.report.normalization import (
     dice_by_case,
@@ -87,12 +88,17 @@ def runs_by_row(out: Path) -> dict[str, list]:
 
 def _wall(record) -> str:
     """``s2 CPU AVX512 143 min (2.85 s/it)``: the vector unit where the run recorded it; the
-    speed tells machines apart where the name cannot (``s1 CPU 139 min (2.77 s/it)``)."""
+    speed tells machines apart where the name cannot (``s1 CPU 139 min (2.77 s/it)``). The
+    thread count only where it is not the setting's one thread; a run moved between hardware
+    gives each stretch (``iterations 0-900 on ... (1.68 s/it); 900-3000 on ...``)."""
+    head = f"s{record.seed} {{}} {record.train['wall_seconds'] / 60:.0f} min"
+    name, *rest = short_hardware(record.train["hardware"]).split(", ")
+    stretches = stretches_text(record.train)
+    if stretches:
+        return head.format(name) + f" ({stretches})"
     seconds = record.train.get("seconds_per_iteration")
     speed = f" ({seconds:.2f} s/it)" if seconds else ""
-    name, *rest = short_hardware(record.train["hardware"]).split(", ")
-    hardware = " ".join([name, *rest[1:]])  # the thread count is in the setting
-    return f"s{record.seed} {hardware} {record.train['wall_seconds'] / 60:.0f} min{speed}"
+    return head.format(" ".join([name, *(r for r in rest if r != "1 thread")])) + speed
 
 
 def table_lines(runs: dict[str, list]) -> list[str]:
@@ -194,7 +200,7 @@ def speed_line(runs: dict[str, list], subject: str = "these runs") -> str | None
     if not parts:
         return None
     return (
-        f"By their training speed (s/it, one thread), {subject} come from more than one machine: "
+        f"By their training speed (s/it), {subject} come from more than one machine: "
         + "; ".join(parts)
         + ". Wall times and speeds compare only between runs of one machine."
     )

@@ -58,6 +58,17 @@ def test_wall_names_seed_vector_unit_minutes_and_speed(scripts, record):
     assert test_results._wall(old) == "s1 CPU 139 min"  # no vector unit, no speed recorded
     gpu = record("dtml", 3, [0.8] * 3, hardware="NVIDIA H200", wall_seconds=300.0)
     assert test_results._wall(gpu) == "s3 H200 5 min"
+    two = record("mean_teacher", 1, [0.8] * 3, hardware="AMD EPYC (2 threads, AVX512)")
+    assert test_results._wall(two) == "s1 CPU 2 threads AVX512 30 min"  # not the setting's 1
+    legs = [
+        {"from_iteration": 0, "elapsed_before": 0.0, "hardware": "AMD EPYC (1 threads, AVX512)"},
+        {"from_iteration": 900, "elapsed_before": 1512.0, "hardware": two.train["hardware"]},
+    ]
+    moved = record("dtc", 1, [0.8] * 3, **two.train, iterations=3000, legs=legs)
+    assert test_results._wall(moved) == (
+        "s1 CPU 30 min (iterations 0-900 on CPU, 1 thread, AVX512 (1.68 s/it); "
+        "900-3000 on CPU, 2 threads, AVX512 (0.14 s/it))"
+    )
 
 
 def test_low_scale_line_lists_each_rows_dice_on_the_low_scale_scans(scripts, tmp_path, record):

@@ -323,6 +323,26 @@ def test_runs_on_different_hardware_are_named_per_run_and_flagged(tmp_path):
     assert "different hardware" not in " ".join(report.caveats(one))
 
 
+def test_a_run_moved_between_thread_counts_names_each_stretch_and_both_hardware(tmp_path):
+    run = make_run(tmp_path, "supervised", 2, [0.8, 0.6])  # 20 s for the ci profile's iterations
+    summary = json.loads((run / "train_summary.json").read_text())
+    half = summary["iterations"] // 2
+    summary["legs"] = [
+        {"from_iteration": 0, "elapsed_before": 0.0, "hardware": "test cpu (1 threads)"},
+        {"from_iteration": half, "elapsed_before": 15.0, "hardware": "test cpu (2 threads)"},
+    ]
+    summary["hardware"] = "test cpu (2 threads)"
+    (run / "train_summary.json").write_text(json.dumps(summary))
+    records = report.collect([run])
+    prov = report.provenance(records)
+    assert prov["hardware"] == ["test cpu (1 threads)", "test cpu (2 threads)"]
+    md = report.to_markdown(report.table(3, records), prov)
+    assert (
+        f"s2 20 s (iterations 0-{half} on CPU, 1 thread ({15 / half:.2f} s/it); "
+        f"{half}-{summary['iterations']} on CPU, 2 threads" in md
+    )
+
+
 def test_one_hardware_name_at_speeds_over_2x_apart_is_flagged_as_two_machines(tmp_path):
     """Older provenance names no vector unit: only the speed tells an AVX2 CPU from an AVX-512 one."""
     from dtml.report.notes import speed_spread
@@ -345,6 +365,21 @@ def test_one_hardware_name_at_speeds_over_2x_apart_is_flagged_as_two_machines(tm
         for i, s in enumerate((0.05, 0.14))
     ]
     assert speed_spread(shared_gpu) == []
+    moved = {  # 1 thread for 900 iterations, then 2: each stretch under its own hardware
+        "method": "dtc",
+        "hardware": "cpu2",
+        "label": "s1",
+        "seconds_per_iteration": 1.1,
+        "iterations": 3000,
+        "wall_seconds": 3200.0,
+        "legs": [
+            {"from_iteration": 0, "elapsed_before": 0.0, "hardware": "cpu1"},
+            {"from_iteration": 900, "elapsed_before": 1500.0, "hardware": "cpu2"},
+        ],
+    }
+    slow = {"method": "dtc", "hardware": "cpu1", "label": "s2", "seconds_per_iteration": 0.6}
+    assert speed_spread([moved, slow]) == ["dtc: s2 0.60, s1 (0-900) 1.67"]
+    assert speed_spread([moved]) == []  # the blended 1.1 s/it is nobody's speed
     runs = [make_run(tmp_path, "supervised", seed, [0.8, 0.6]) for seed in (1, 2)]
     summary = runs[1] / "train_summary.json"
     summary.write_text(

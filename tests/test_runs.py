@@ -3,7 +3,12 @@
 import pytest
 import torch
 
-from dtml.report.hardware import hardware_text, short_hardware
+from dtml.report.hardware import (
+    hardware_text,
+    short_hardware,
+    stretches_text,
+    training_stretches,
+)
 from dtml.runs import git_commit, hardware
 
 
@@ -42,3 +47,39 @@ def test_hardware_reads_as_prose_and_one_thread_is_singular(recorded, shown):
     assert short_hardware(recorded).startswith("CPU, 1 thread,") == recorded.startswith(
         "AMD EPYC (1 threads,"
     )
+
+
+def legs(*starts):
+    """A train summary whose legs start at (iteration, elapsed seconds, hardware)."""
+    return {
+        "hardware": starts[-1][2],
+        "iterations": 3000,
+        "wall_seconds": 3200.0,
+        "legs": [{"from_iteration": i, "elapsed_before": e, "hardware": h} for i, e, h in starts],
+    }
+
+
+def test_a_run_moved_to_two_threads_trains_in_two_stretches_with_their_own_speeds():
+    one, two = "AMD EPYC (1 threads, AVX512)", "AMD EPYC (2 threads, AVX512)"
+    train = legs((0, 0.0, one), (600, 1000.0, one), (900, 1500.0, two))
+    stretches = training_stretches(train)
+    # the resume at 600 on the same hardware is no new stretch
+    assert [(s.start, s.end, s.hardware) for s in stretches] == [(0, 900, one), (900, 3000, two)]
+    assert [s.seconds_per_iteration for s in stretches] == pytest.approx([1500 / 900, 1700 / 2100])
+    assert sum(s.seconds for s in stretches) == pytest.approx(train["wall_seconds"])
+    assert stretches_text(train) == (
+        "iterations 0-900 on CPU, 1 thread, AVX512 (1.67 s/it); "
+        "900-3000 on CPU, 2 threads, AVX512 (0.81 s/it)"
+    )
+
+
+def test_a_run_on_one_hardware_is_one_stretch_and_needs_no_text():
+    resumed = legs((0, 0.0, "cpu"), (1400, 1300.0, "cpu"))
+    no_legs = {"hardware": "cpu", "iterations": 10, "wall_seconds": 5.0}  # before legs were kept
+    for train in (resumed, no_legs):
+        (stretch,) = training_stretches(train)
+        assert stretch.seconds == pytest.approx(train["wall_seconds"])
+        assert stretch.seconds_per_iteration == pytest.approx(
+            train["wall_seconds"] / train["iterations"]
+        )
+        assert stretches_text(train) == ""

@@ -7,6 +7,9 @@ recorded string is kept as is (it groups runs by machine) and only its display c
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 
 def hardware_text(name: str) -> str:
@@ -24,3 +27,53 @@ def short_hardware(name: str | None) -> str:
         return name.removeprefix("NVIDIA ")
     threads = name.rsplit("(", 1)[-1].rstrip(")") if name.endswith(")") else ""
     return hardware_text(f"CPU, {threads}" if threads else name)
+
+
+@dataclass(frozen=True)
+class Stretch:
+    """Iterations ``start``-``end`` of one run trained on one ``hardware`` in ``seconds``."""
+
+    start: int
+    end: int
+    hardware: str
+    seconds: float
+
+    @property
+    def seconds_per_iteration(self) -> float | None:
+        return self.seconds / (self.end - self.start) if self.end > self.start else None
+
+
+def training_stretches(train: Mapping[str, Any]) -> list[Stretch]:
+    """A run's training by hardware, from its train summary's ``legs`` (every start and resume,
+    ``dtml.train``): consecutive legs on one hardware are one stretch, so a run resumed on the
+    same machine is one stretch and a run moved from 1 to 2 threads is two. A summary without
+    legs is one stretch on its ``hardware``; one without its iterations or wall time has none."""
+    if "iterations" not in train or "wall_seconds" not in train:
+        return []
+    legs = train.get("legs") or [{"from_iteration": 0, "elapsed_before": 0.0}]
+    ends = [(leg["from_iteration"], leg["elapsed_before"]) for leg in legs[1:]]
+    ends.append((train["iterations"], train["wall_seconds"]))
+    out: list[Stretch] = []
+    for leg, (end, elapsed) in zip(legs, ends, strict=True):
+        name = str(leg.get("hardware", train.get("hardware")))
+        seconds = float(elapsed) - float(leg["elapsed_before"])
+        if out and out[-1].hardware == name:
+            last = out.pop()
+            out.append(Stretch(last.start, end, name, last.seconds + seconds))
+        else:
+            out.append(Stretch(int(leg["from_iteration"]), int(end), name, seconds))
+    return out
+
+
+def stretches_text(train: Mapping[str, Any]) -> str:
+    """``iterations 0-900 on CPU, 1 thread, AVX512 (1.68 s/it); 900-3000 on CPU, 2 threads,
+    AVX512 (0.82 s/it)`` for a run trained on more than one hardware; ``""`` otherwise."""
+    stretches = training_stretches(train)
+    if len(stretches) < 2:
+        return ""
+    parts = [
+        f"{s.start}-{s.end} on {short_hardware(s.hardware)}"
+        + (f" ({s.seconds_per_iteration:.2f} s/it)" if s.seconds_per_iteration else "")
+        for s in stretches
+    ]
+    return "iterations " + "; ".join(parts)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dtml.experiments import TABLES, Row
-from dtml.report.hardware import hardware_text
+from dtml.report.hardware import hardware_text, training_stretches
 from dtml.report.records import RunRecord
 from dtml.report.rows import find_row, row_records
 from dtml.report.sentences import result_text, seeds_text
@@ -84,16 +84,31 @@ def speed_spread(runs: Iterable[Mapping[str, Any]]) -> list[str]:
     """
     groups: dict[tuple[str, str], list[tuple[float, str]]] = {}
     for run in runs:
-        seconds = run.get("seconds_per_iteration")
-        if seconds and run.get("device", "cpu") == "cpu":
-            key = (str(run["method"]), str(run.get("hardware")))
-            groups.setdefault(key, []).append((float(seconds), str(run["label"])))
+        if run.get("device", "cpu") != "cpu":
+            continue
+        for hardware, seconds, label in _speeds(run):
+            groups.setdefault((str(run["method"]), hardware), []).append((seconds, label))
     out = []
     for (method, _), items in sorted(groups.items()):
         items.sort()
         if items[-1][0] > SPEED_RATIO * items[0][0]:
             out.append(f"{method}: " + ", ".join(f"{label} {sec:.2f}" for sec, label in items))
     return out
+
+
+def _speeds(run: Mapping[str, Any]) -> list[tuple[str, float, str]]:
+    """(hardware, s/it, label) of each stretch of a run trained on more than one hardware
+    (labelled with its iterations), else of the whole run."""
+    if run.get("legs"):
+        stretches = training_stretches(run)
+        if len(stretches) > 1:
+            return [
+                (s.hardware, s.seconds_per_iteration, f"{run['label']} ({s.start}-{s.end})")
+                for s in stretches
+                if s.seconds_per_iteration
+            ]
+    seconds = run.get("seconds_per_iteration")
+    return [(str(run.get("hardware")), float(seconds), str(run["label"]))] if seconds else []
 
 
 def caveats(prov: Mapping[str, Any]) -> list[str]:

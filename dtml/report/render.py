@@ -141,7 +141,13 @@ def _provenance_lines(provenance: Mapping) -> list[str]:
         mixed = len({v.get("hardware") for v in runs.values()}) > 1
         walls = ", ".join(
             f"{v['method']}{variant_tag(v, runs)} s{v['seed']} {v['wall_seconds']:g} s"
-            + (f" ({short_hardware(v.get('hardware'))})" if mixed else "")
+            + (
+                f" ({v['stretches']})"
+                if v.get("stretches")
+                else f" ({short_hardware(v.get('hardware'))})"
+                if mixed
+                else ""
+            )
             for v in sorted(
                 runs.values(),
                 key=lambda v: (v["method"], v.get("labeled") or 0, v.get("md_loss", ""), v["seed"]),

@@ -18,6 +18,7 @@ from typing import Any
 
 from dtml.experiments import TABLES, Row, paper_table
 from dtml.methods import get_method
+from dtml.report.hardware import stretches_text, training_stretches
 from dtml.report.records import GRID_COLUMNS, RunRecord
 from dtml.report.rows import matches, row_records
 from dtml.report.settings import (
@@ -200,7 +201,11 @@ def provenance(records: Iterable[RunRecord]) -> dict[str, Any]:
         "seeds": sorted({r.seed for r in evaluated}),
         "commits": sorted({str(r.train.get("commit")) for r in evaluated}),
         "eval_commits": sorted({str(r.eval.get("commit")) for r in evaluated}),
-        "hardware": sorted({str(r.train.get("hardware")) for r in evaluated}),
+        # every hardware a run trained on: a run moved between machines or threads names each
+        "hardware": sorted(
+            {str(r.train.get("hardware")) for r in evaluated}
+            | {s.hardware for r in evaluated for s in training_stretches(r.train)}
+        ),
         "torch": sorted({str(r.train.get("torch")) for r in evaluated}),
         "runs": {
             r.name: {
@@ -213,6 +218,9 @@ def provenance(records: Iterable[RunRecord]) -> dict[str, Any]:
                 "eval_seconds": r.eval.get("eval_seconds"),
                 "device": r.train.get("device"),
                 "hardware": r.train.get("hardware"),
+                "stretches": stretches_text(r.train)
+                if len(training_stretches(r.train)) > 1
+                else "",
             }
             for r in evaluated
         },
