@@ -329,11 +329,11 @@ def glance_lines(
     if lower_twins:
         row, change = retrained_bullets(study, lower_twins)
         bullets.append(
-            "The committed `stored` lower bound was trained on another CPU than the `volume` "
-            f"rows, so its keys were trained again there. {row} {change}"
+            "The committed `stored` lower bound was trained on another CPU than the other rows "
+            f"(an AVX2-only EPYC, by its speed). {row} {change}"
         )
     if queued:
-        bullets.append(f"Queued, no run yet: {'; '.join(queued)}.")  # names hold commas
+        bullets.append(f"Not in the table, no run yet: {'; '.join(queued)}.")  # names hold commas
     return [*lines, "", *(f"- {b}" for b in bullets)]
 
 
