@@ -184,6 +184,15 @@ def test_paired_ttest_median_and_count_show_a_mean_carried_by_one_case():
     assert paired_ttest(b, a)["n_higher"] == 3  # ties would count on neither side
 
 
+def test_wilcoxon_p_sees_a_consistent_gain_that_one_huge_case_hides_from_the_t_test():
+    d = np.array([1.0, 2, 3, 4, 5, 6, 7, 100])  # every case gains, one by far the most
+    r = paired_ttest(d, np.zeros_like(d))
+    # exact signed-rank test: only "all positive" and "all negative" are as extreme: 2 / 2^8
+    assert r["p_wilcoxon"] == pytest.approx(2 / 2**8)
+    assert r["p"] > 0.2  # the one huge difference inflates the t-test's variance
+    assert math.isnan(paired_ttest([0.5, 0.6], [0.5, 0.6])["p_wilcoxon"])  # nothing to rank
+
+
 def test_holm_matches_a_hand_computation_in_input_order():
     # sorted: .005*4 = .02, .01*3 = .03, .03*2 = .06, .04*1 = .04 -> running max .02 .03 .06 .06
     assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])

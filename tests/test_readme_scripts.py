@@ -139,7 +139,9 @@ def test_glance_puts_each_row_beside_its_rescaled_twin_and_the_paper(scripts, tm
         "and V-Net (lower bound) seeds 2, 3; no test yet."
     )
     assert lines[8].startswith("- Gain with `volume` minus gain with `stored` inputs: waiting")
-    assert lines[9].startswith("- Not in the table, no run yet: V-Net upper bound; Mean teacher; DTC;")
+    assert lines[9].startswith(
+        "- Not in the table, no run yet: V-Net upper bound; Mean teacher; DTC;"
+    )
     assert lines[9].endswith("; DTML, M_d trained with L_dis + L_mask.") and len(lines) == 10
 
 

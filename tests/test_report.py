@@ -474,11 +474,12 @@ def test_paired_test_text_reports_t_p_n_and_its_limits(tmp_path):
     # per case +10, +5, +20: mean +11.67, median +10, higher on all 3
     assert text.startswith(
         "DTML (labeled only) vs M_s only: +11.67 Dice points over the 3 cases (median per scan "
-        "+10.00, DTML (labeled only) higher on 3 of 3); paired t-test (per-scan Dice averaged "
-        "over 1 and 1 seed(s)): t = 2.65, p = 0.118, not significant at p < 0.05."
+        "+10.00, DTML (labeled only) higher on 3 of 3); paired t-test (per-scan Dice, each the "
+        "mean over its side's seeds: 1 and 1): t = 2.65, p = 0.118, not significant at p < 0.05; "
+        "Wilcoxon signed-rank p = 0.250."  # exact: 2 of the 2^3 sign patterns are as extreme
     )
     hd = report.paired_test_text(result, "DTML (labeled only)", "M_s only", column="hd95_mm")
-    assert " mm over the 3 cases" in hd and "per-scan values averaged" in hd
+    assert " mm over the 3 cases" in hd and "per-scan values, each" in hd
     assert "means nothing" in text  # ci profile
     assert "not run, no test" in report.paired_test_text(result, "DTML (labeled only)", "M_d only")
 

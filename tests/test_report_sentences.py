@@ -10,6 +10,7 @@ from scipy import stats
 from dtml.report.sentences import (
     holm_sentence,
     num,
+    p_text,
     paired_sentence,
     paired_sentences,
     pm,
@@ -72,15 +73,15 @@ def test_verdict_reads_nan_as_not_significant():
 
 def test_paired_sentence_prints_every_field_of_the_test():
     t = {"mean_diff": 6.612, "median_diff": 1.41, "n_higher": 13, "n": 20, "seeds_a": 3}
-    t |= {"seeds_b": 2, "t": 1.954, "p": 0.0667}
+    t |= {"seeds_b": 2, "t": 1.954, "p": 0.0667, "p_wilcoxon": 0.0042}
     text = paired_sentence(
         t, "DTML", "the lower bound", "Table 3: +4.09", "test scans", "LB seed 3"
     )
     assert text == (
         "Preliminary (missing LB seed 3): DTML vs the lower bound (Table 3: +4.09): "
         "+6.61 Dice points over the 20 test scans (median per scan +1.41, DTML higher on 13 of "
-        "20); paired t-test (per-scan Dice averaged over 3 and 2 seed(s)): t = 1.95, p = 0.067, "
-        "not significant at p < 0.05."
+        "20); paired t-test (per-scan Dice, each the mean over its side's seeds: 3 and 2): "
+        "t = 1.95, p = 0.067, not significant at p < 0.05; Wilcoxon signed-rank p = 0.004."
     )
 
 
@@ -90,10 +91,15 @@ def test_result_text_opens_with_its_detail_and_names_the_measure_of_its_unit():
     text = result_text(t, "A", "scans", detail="+2.00 on the low-scale scans", unit="voxels")
     assert text == (
         "-1.50 voxels over the 3 scans (+2.00 on the low-scale scans; median per scan +0.00, A "
-        "higher on 1 of 3); paired t-test (per-scan values averaged over 1 and 1 seed(s)): "
-        "t = -0.50, p = nan, not significant at p < 0.05."
+        "higher on 1 of 3); paired t-test (per-scan values, each the mean over its side's seeds: "
+        "1 and 1): t = -0.50, p = nan, not significant at p < 0.05."  # no Wilcoxon p: none shown
     )
-    assert "(per-scan Jaccard averaged" in result_text(t, "A", unit="Jaccard points")
+    assert "(per-scan Jaccard, each" in result_text(t, "A", unit="Jaccard points")
+
+
+def test_p_values_print_three_decimals_and_never_a_zero():
+    assert p_text(0.0667) == "p = 0.067" and p_text(0.0004) == "p < 0.001"
+    assert p_text(0.0005) == "p = 0.001" and p_text(float("nan")) == "p = nan"
 
 
 def test_holm_sentence_counts_raw_and_corrected_rejections():

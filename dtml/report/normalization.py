@@ -189,7 +189,8 @@ def gain_change(
     """How much of the gain survives normalised inputs: per scan, the gain (the tests' A - B,
     Dice points, each averaged over its seeds) with ``volume`` minus the gain with ``stored``
     inputs; its mean (``change``), median, mean on the low-scale and on the other scans, and the
-    two-sided paired t-test of the two gains over the scans (does the gain change?). ``status``
+    two-sided paired t-test of the two gains over the scans (does the gain change?) with the
+    Wilcoxon signed-rank p of the same pairs (``p_wilcoxon``). ``status``
     as in :func:`gain_test`: "waiting" while either gain has no test. Raises ValueError when the
     two tests compare different rows or a row lacks a scan the others have."""
     by_norm = {t["normalization"]: t for t in tests}
@@ -199,7 +200,7 @@ def gain_change(
             f"gain_change: the stored test is {stored['a']} - {stored['b']}, the volume test "
             f"{volume['a']} - {volume['b']}"
         )
-    keys = ("gain_stored", "gain_volume", "change", "median_change", "t", "p", "n")
+    keys = ("gain_stored", "gain_volume", "change", "median_change", "t", "p", "p_wilcoxon", "n")
     out: dict[str, Any] = dict.fromkeys((*keys, "significant", "change_low_scale", "change_other"))
     statuses = {stored["status"], volume["status"]}
     out["status"] = next(s for s in ("waiting", "partial", "ok") if s in statuses)
@@ -231,6 +232,7 @@ def gain_change(
         median_change=test["median_diff"],
         t=test["t"],
         p=test["p"],
+        p_wilcoxon=test["p_wilcoxon"],
         n=test["n"],
         significant=bool(test["p"] < ALPHA),
         change_low_scale=_group_mean(change, groups.low),

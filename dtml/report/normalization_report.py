@@ -16,7 +16,16 @@ from dtml.config import NORMALIZATIONS
 from dtml.report.hardware import short_hardware
 from dtml.report.intensity import ScaleGroups, low_scale_sentence
 from dtml.report.normalization import SHORT, NormalizationStudy, runs_done
-from dtml.report.sentences import num, pm, preliminary, result_text, seeds_text, verdict
+from dtml.report.sentences import (
+    num,
+    p_text,
+    pm,
+    preliminary,
+    result_text,
+    seeds_text,
+    verdict,
+    wilcoxon_text,
+)
 
 
 def _missing(row: Mapping[str, Any]) -> str:
@@ -73,8 +82,8 @@ def change_sentence(
         f"{change['gain_volume']:+.2f} vs {change['gain_stored']:+.2f}; {low} on the "
         f"{groups.low_text}, {other} on the other {len(groups.other)}; median per "
         f"scan {change['median_change']:+.2f}); paired t-test of the per-scan gains over the "
-        f"{change['n']} test scans: t = {change['t']:.2f}, p = {change['p']:.3f}, "
-        f"{verdict(change['p'])}."
+        f"{change['n']} test scans: t = {change['t']:.2f}, {p_text(change['p'])}, "
+        f"{verdict(change['p'])}{wilcoxon_text(change)}."
     )
 
 

@@ -76,16 +76,31 @@ def result_text(
 ) -> str:
     """A :func:`~dtml.report.stats.paired_test` result after its subject: the mean difference,
     its median and on how many scans A is higher (a mean carried by one scan shows there), then
-    t, p and :func:`verdict`; ``detail`` opens the parenthesis (e.g. the difference on a group)."""
+    t, p and :func:`verdict` (the paired t-test is the declared test), then the Wilcoxon
+    signed-rank p of the same pairs as a check; ``detail`` opens the parenthesis (e.g. the
+    difference on a group)."""
     t = test
     where = f"{detail}; " if detail else ""
     measure = unit.split()[0] if unit.endswith(" points") else "values"  # "Dice points": Dice
     return (
         f"{t['mean_diff']:+.2f} {unit} over the {t['n']} {scans} ({where}median per scan "
         f"{t['median_diff']:+.2f}, {name_a} higher on {t['n_higher']} of {t['n']}); paired t-test "
-        f"(per-scan {measure} averaged over {t['seeds_a']} and {t['seeds_b']} seed(s)): "
-        f"t = {t['t']:.2f}, p = {t['p']:.3f}, {verdict(t['p'])}."
+        f"(per-scan {measure}, each the mean over its side's seeds: {t['seeds_a']} and "
+        f"{t['seeds_b']}): t = {t['t']:.2f}, {p_text(t['p'])}, {verdict(t['p'])}"
+        f"{wilcoxon_text(t)}."
     )
+
+
+def wilcoxon_text(test: Mapping[str, Any]) -> str:
+    """``; Wilcoxon signed-rank p = 0.004`` where the test has it (results read back from files
+    written before it was computed have none)."""
+    p = test.get("p_wilcoxon")
+    return "" if p is None else f"; Wilcoxon signed-rank {p_text(p)}"
+
+
+def p_text(p: float) -> str:
+    """``p = 0.067``; ``p < 0.001`` where three decimals would print zero."""
+    return "p < 0.001" if p < 0.0005 else f"p = {p:.3f}"
 
 
 def paired_sentence(
