@@ -124,6 +124,7 @@ def test_row_numbers_and_gain_match_a_hand_computation(partial_runs):
     assert gain["t"] == pytest.approx(t)
     assert gain["p"] == pytest.approx(2 * stats.t.sf(t, diff.size - 1))
     assert gain["significant"] is (gain["p"] < 0.05)
+    assert gain["p_wilcoxon"] == pytest.approx(2 / 2**5)  # exact: all 5 scans gain
     assert gain["gain_low_scale"] == pytest.approx(35.0)
     assert gain["gain_other"] == pytest.approx(2.0)
     assert gain["waiting_for"] == "DTML seeds 2, 3 and V-Net (lower bound) seed 3"
@@ -170,6 +171,7 @@ def test_gain_change_is_the_paired_difference_of_the_per_scan_gains(partial_runs
     assert ch["change_other"] == pytest.approx(-1.0)
     ref = stats.ttest_rel(volume, stored)
     assert ch["t"] == pytest.approx(ref.statistic) and ch["p"] == pytest.approx(ref.pvalue)
+    assert ch["p_wilcoxon"] == pytest.approx(stats.wilcoxon(volume, stored).pvalue)
     assert ch["waiting_for"] == (
         "`stored`: DTML seeds 2, 3 and V-Net (lower bound) seed 3; "
         "`volume`: DTML seeds 2, 3 and V-Net (lower bound) seeds 2, 3"

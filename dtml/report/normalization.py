@@ -165,8 +165,8 @@ def gain_test(
         "status": "waiting" if not runs[a] or not runs[b] else ("partial" if waiting else "ok"),
         "waiting_for": waiting,
     }
-    keys = ("mean_diff", "median_diff", "n_higher", "t", "p", "n", "seeds_a", "seeds_b")
-    keys += ("significant",)
+    keys = ("mean_diff", "median_diff", "n_higher", "t", "p", "p_wilcoxon", "n")
+    keys += ("seeds_a", "seeds_b", "significant")
     out.update(dict.fromkeys(keys))
     out.update(dict.fromkeys(("gain_low_scale", "gain_other")))
     if out["status"] == "waiting":
