@@ -87,18 +87,22 @@ def hardware_line(results: Path, split: str, tail: str) -> str | None:
         a, b, (mean_a, mean_b) = pair["a"], pair["b"], pair["means"]
         if b.eval["split"] != split:
             continue
+        order = (b.method, b.config["labeled_count"], b.seed)
         described.append(
-            f"{b.method} ({b.config['labeled_count']} labeled) seed {b.seed}: "
-            f"{mean_a:.2f} on {_short(a.train['hardware'])} ({_speed(a)} s/it) vs "
-            f"{mean_b:.2f} on {_short(b.train['hardware'])} ({_speed(b)} s/it; "
-            f"largest per-case gap {pair['largest_gap']:.1f})"
+            (
+                order,
+                f"{b.method} ({b.config['labeled_count']} labeled) seed {b.seed}: "
+                f"{mean_a:.2f} on {_short(a.train['hardware'])} ({_speed(a)} s/it) vs "
+                f"{mean_b:.2f} on {_short(b.train['hardware'])} ({_speed(b)} s/it; "
+                f"largest per-case gap {pair['largest_gap']:.1f})",
+            )
         )
     if not described:
         return None
     return (
         "The same run key (configuration and seed) trained on two machines "
         f"([`results/{check.name}`](results/{check.name}/README.md)): "  # README-relative
-        + "; ".join(described)
+        + "; ".join(text for _, text in sorted(described))  # by method, labeled, seed
         + ". "
         + tail
     )
