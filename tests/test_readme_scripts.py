@@ -130,19 +130,16 @@ def test_glance_puts_each_row_beside_its_rescaled_twin_and_the_paper(scripts, tm
         "| UA-MT (16 + 64) | 80.00 (missing seeds 2, 3) | not in the study | 88.88 |",
     ]
     assert lines[5] == ""  # rows with no run at all are not in the table
-    assert lines[6].startswith(  # per scan +60, 0, 0; the low-scale scan carries it all
-        "- Gain DTML − V-Net (lower bound) with `stored` inputs: +20.00 Dice points over the 3 "
-        "test scans (+60.00 on the 1 low-scale scan, +0.00 on the other 2;"
+    assert lines[6] == (  # per scan +60, 0, 0: Wilcoxon ranks the one non-zero difference
+        "- Gain DTML − V-Net (lower bound) over the 3 test scans: +20.00 Dice points with `stored` "
+        "inputs (t-test p = 0.423, Wilcoxon p = 1.000); with `volume` inputs waiting for DTML "
+        "seeds 1, 2, 3 and V-Net (lower bound) seeds 2, 3."
     )
-    assert lines[7] == (
-        "- Gain DTML − V-Net (lower bound) with `volume` inputs: waiting for DTML seeds 1, 2, 3 "
-        "and V-Net (lower bound) seeds 2, 3; no test yet."
-    )
-    assert lines[8].startswith("- Gain with `volume` minus gain with `stored` inputs: waiting")
-    assert lines[9].startswith(
+    assert lines[7].startswith("- Normalised inputs change that gain by: waiting for")
+    assert lines[8].startswith(
         "- Not in the table, no run yet: V-Net upper bound; Mean teacher; DTC;"
     )
-    assert lines[9].endswith("; DTML, M_d trained with L_dis + L_mask.") and len(lines) == 10
+    assert lines[8].endswith("; DTML, M_d trained with L_dis + L_mask.") and len(lines) == 9
 
 
 def test_retrained_text_gives_the_twins_mean_and_their_low_scale_split(scripts, tmp_path, record):

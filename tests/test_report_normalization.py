@@ -26,8 +26,17 @@ from dtml.report.normalization import (
     runs_done,
     study_runs,
 )
-from dtml.report.normalization_report import save_study, study_dict, study_markdown, study_table
+from dtml.report.normalization_report import (
+    change_brief,
+    gain_brief,
+    save_study,
+    study_dict,
+    study_markdown,
+    study_table,
+)
 from dtml.viz.normalization import plot_normalization_study
+
+NORMS = ("stored", "volume")
 
 # stored std: two labeled scans (0.8, 1.2), five test scans of which two lie below 0.8
 SCALE = [
@@ -196,6 +205,22 @@ def test_gain_change_refuses_other_pairs_and_missing_scans(partial_runs):
     del dice["volume"]["DTML"]["hi2"]
     with pytest.raises(ValueError, match="`volume` DTML and `stored` DTML differ in scans: hi2"):
         gain_change(study.tests, dice, study.groups)
+
+
+def test_the_briefs_give_each_gain_and_the_change_with_both_p_values(partial_runs):
+    write_run(partial_runs, "supervised", 1, [0.8, 0.8, 0.85, 0.9, 0.9], normalization="volume")
+    write_run(partial_runs, "dtml", 1, [0.82, 0.84, 0.86, 0.9, 0.92], normalization="volume")
+    study = normalization_study(committed_records(partial_runs.parent), scale_rows())
+    stored, volume = (next(t for t in study.tests if t["normalization"] == n) for n in NORMS)
+    brief = gain_brief(study.tests)
+    assert brief.startswith("Gain DTML − V-Net (lower bound) over the 5 test scans: +15.20 Dice ")
+    assert f"(t-test p = {stored['p']:.3f}, Wilcoxon p = 0.062; preliminary, missing " in brief
+    assert f"+1.80 Dice points with `volume` inputs (t-test p = {volume['p']:.3f}" in brief
+    change = change_brief(study.change, study.groups)
+    assert change.startswith(
+        "Normalised inputs change that gain by -13.40 points (-32.00 on the 2 low-scale scans, "
+        f"-1.00 on the other 3; t-test p = {study.change['p']:.3f}, Wilcoxon p = "
+    )
 
 
 def test_gain_change_waits_for_both_gains(partial_runs):

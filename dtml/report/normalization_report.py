@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +84,45 @@ def change_sentence(
         f"scan {change['median_change']:+.2f}); paired t-test of the per-scan gains over the "
         f"{change['n']} test scans: t = {change['t']:.2f}, {p_text(change['p'])}, "
         f"{verdict(change['p'])}{wilcoxon_text(change)}."
+    )
+
+
+def both_p(test: Mapping[str, Any]) -> str:
+    """``t-test p = 0.067, Wilcoxon p = 0.030``: the declared test and its rank check."""
+    return f"t-test {p_text(test['p'])}, Wilcoxon {p_text(test['p_wilcoxon'])}"
+
+
+def _pending(item: Mapping[str, Any]) -> str:
+    return f"; preliminary, missing {item['waiting_for']}" if item["waiting_for"] else ""
+
+
+def gain_brief(tests: Sequence[Mapping[str, Any]]) -> str:
+    """The gain tests in one line (the README's glance; :func:`gain_sentence` gives each in
+    full): ``Gain A − B over the 20 test scans: +6.61 Dice points with `stored` inputs (t-test
+    p = 0.067, Wilcoxon p = 0.030); ...``."""
+    parts, n = [], None
+    for t in tests:
+        inputs = f"`{t['normalization']}` inputs"
+        if t["status"] == "waiting":
+            parts.append(f"with {inputs} waiting for {t['waiting_for']}")
+            continue
+        n = t["n"]
+        parts.append(f"{t['mean_diff']:+.2f} Dice points with {inputs} ({both_p(t)}{_pending(t)})")
+    scans = f"the {n} test scans" if n else "the test scans"
+    return f"Gain {tests[0]['a']} − {tests[0]['b']} over {scans}: " + "; ".join(parts) + "."
+
+
+def change_brief(change: Mapping[str, Any], groups: ScaleGroups) -> str:
+    """:func:`change_sentence` in short: by how much normalised inputs change the gain, and
+    where."""
+    head = "Normalised inputs change that gain by"
+    if change["status"] == "waiting":
+        return f"{head}: waiting for {change['waiting_for']}."
+    low = num(change["change_low_scale"], sign=True, missing="–")
+    other = num(change["change_other"], sign=True, missing="–")
+    return (
+        f"{head} {change['change']:+.2f} points ({low} on the {groups.low_text}, {other} on the "
+        f"other {len(groups.other)}; {both_p(change)}{_pending(change)})."
     )
 
 
