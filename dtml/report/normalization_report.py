@@ -75,12 +75,10 @@ def change_sentence(
     gain_change`), or what it waits for."""
     if change["status"] == "waiting":
         return f"{head}: waiting for {change['waiting_for']}; no test yet."
-    low = num(change["change_low_scale"], sign=True, missing="–")
-    other = num(change["change_other"], sign=True, missing="–")
     return (
         f"{preliminary(head, change['waiting_for'])}: {change['change']:+.2f} Dice points (gain "
-        f"{change['gain_volume']:+.2f} vs {change['gain_stored']:+.2f}; {low} on the "
-        f"{groups.low_text}, {other} on the other {len(groups.other)}; median per "
+        f"{change['gain_volume']:+.2f} vs {change['gain_stored']:+.2f}; "
+        f"{_by_group(change, groups)}; median per "
         f"scan {change['median_change']:+.2f}); paired t-test of the per-scan gains over the "
         f"{change['n']} test scans: t = {change['t']:.2f}, {p_text(change['p'])}, "
         f"{verdict(change['p'])}{wilcoxon_text(change)}."
@@ -118,12 +116,17 @@ def change_brief(change: Mapping[str, Any], groups: ScaleGroups) -> str:
     head = "Normalised inputs change that gain by"
     if change["status"] == "waiting":
         return f"{head}: waiting for {change['waiting_for']}."
+    return (
+        f"{head} {change['change']:+.2f} points ({_by_group(change, groups)}; {both_p(change)}"
+        f"{_pending(change)})."
+    )
+
+
+def _by_group(change: Mapping[str, Any], groups: ScaleGroups) -> str:
+    """``-25.45 on the 5 low-scale scans, -1.00 on the other 15``."""
     low = num(change["change_low_scale"], sign=True, missing="–")
     other = num(change["change_other"], sign=True, missing="–")
-    return (
-        f"{head} {change['change']:+.2f} points ({low} on the {groups.low_text}, {other} on the "
-        f"other {len(groups.other)}; {both_p(change)}{_pending(change)})."
-    )
+    return f"{low} on the {groups.low_text}, {other} on the other {len(groups.other)}"
 
 
 def study_markdown(study: NormalizationStudy, title: str | None = None) -> str:
