@@ -191,7 +191,9 @@ def paired_ttest(a: Sequence[float], b: Sequence[float]) -> dict:
 def _wilcoxon_p(x: np.ndarray, y: np.ndarray) -> float:
     if np.all(x == y):
         return float("nan")
-    with warnings.catch_warnings():  # ties make scipy's normal approximation warn; p stays valid
+    # degenerate ranks (e.g. every difference equal) make scipy warn while it computes a z it
+    # does not use for the exact p
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return float(stats.wilcoxon(x, y, alternative="two-sided").pvalue)
 

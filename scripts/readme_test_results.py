@@ -267,19 +267,28 @@ def retrained_bullets(study, twins: list) -> list[str]:
     ]
 
 
+def _mean_speed(records: list) -> str:
+    speeds = [r.train["seconds_per_iteration"] for r in records]
+    return f"{sum(speeds) / len(speeds):.2f} s/it"
+
+
 def retrained_brief(runs: dict[str, list], study, twins: list) -> str | None:
-    """The glance's line on the `stored` lower bound retrained on the other rows' CPU: its Dice,
-    the gain and the gain change with it; None while either has no test."""
+    """The glance's line on the `stored` lower bound's keys trained again on another machine
+    (``twins``, :func:`retrained`): both machines' speeds, its Dice, the gain and the gain change
+    with it; None while either has no test."""
+    lower = runs["V-Net (lower bound)"]
     gain = gain_test("stored", {**runs, "V-Net (lower bound)": twins}, study.groups)
     change = retrained_change(study, twins)
     if "waiting" in (gain["status"], change["status"]):
         return None
     row = study_row("V-Net (lower bound)", "stored", twins, study.groups)
+    pending = f" (preliminary, missing {gain['waiting_for']})" if gain["waiting_for"] else ""
     return (
-        "The committed `stored` lower bound was trained on another CPU than the other rows (an "
-        "AVX2-only EPYC, by its speed). Trained again on theirs "
-        f"({pm(row['dice_seeds_mean'], row['dice_seeds_std'])} Dice %), the `stored` gain is "
-        f"{gain['mean_diff']:+.2f} ({both_p(gain)}) and normalised inputs change it by "
+        "The committed `stored` lower bound was trained on another machine than its keys' "
+        f"retrains ({_mean_speed(lower)} against {_mean_speed(twins)}; "
+        "[`results/hardware_check`](results/hardware_check/README.md)). With the retrains "
+        f"({pm(row['dice_seeds_mean'], row['dice_seeds_std'])} Dice %){pending}, the `stored` "
+        f"gain is {gain['mean_diff']:+.2f} ({both_p(gain)}) and normalised inputs change it by "
         f"{change['change']:+.2f} ({both_p(change)})."
     )
 
@@ -336,9 +345,9 @@ def glance_lines(
 ) -> list[str]:
     """A short table of every row with a run, with the release's stored intensities and with
     re-z-scored ones (``volume``, the study's rows only) beside the paper's Dice; then the study's
-    gain sentences and its change test (each says what it waits for), the stored lower bound
-    retrained on the machine of the ``volume`` runs (``lower_twins``, when there are any) and the
-    queued rows."""
+    gains and its change in short (each says what it waits for), the same with the stored lower
+    bound's keys trained again on another machine (``lower_twins``, when there are any) and the
+    rows with no run yet."""
     paper = _paper_dice()
     lines = [
         "| row | ours, `stored` inputs | ours, `volume` inputs (re-z-scored) | paper |",

@@ -64,10 +64,11 @@ def test_wall_names_seed_vector_unit_minutes_and_speed(scripts, record):
         {"from_iteration": 0, "elapsed_before": 0.0, "hardware": "AMD EPYC (1 threads, AVX512)"},
         {"from_iteration": 900, "elapsed_before": 1512.0, "hardware": two.train["hardware"]},
     ]
-    moved = record("dtc", 1, [0.8] * 3, **two.train, iterations=3000, legs=legs)
+    train = {**two.train, "wall_seconds": 3234.0, "iterations": 3000, "legs": legs}
+    moved = record("dtc", 1, [0.8] * 3, **train)
     assert test_results._wall(moved) == (
-        "s1 CPU 30 min (iterations 0-900 on CPU, 1 thread, AVX512 (1.68 s/it); "
-        "900-3000 on CPU, 2 threads, AVX512 (0.14 s/it))"
+        "s1 CPU 54 min (iterations 0-900 on CPU, 1 thread, AVX512 (1.68 s/it); "
+        "900-3000 on CPU, 2 threads, AVX512 (0.82 s/it))"
     )
 
 

@@ -343,6 +343,31 @@ def test_a_run_moved_between_thread_counts_names_each_stretch_and_both_hardware(
     )
 
 
+def test_a_moved_run_is_checked_for_speed_by_its_stretches_not_its_blend(tmp_path):
+    moved = make_run(tmp_path, "supervised", 1, [0.8, 0.6])
+    fast = make_run(tmp_path, "supervised", 2, [0.8, 0.6])
+    summary = json.loads((moved / "train_summary.json").read_text())
+    n = summary["iterations"]
+    # 1 thread at 1.5 s/it for the first half, 2 threads at 0.8 s/it after: 1.15 s/it blended
+    summary["legs"] = [
+        {"from_iteration": 0, "elapsed_before": 0.0, "hardware": "cpu (1 threads)"},
+        {"from_iteration": n // 2, "elapsed_before": 1.5 * (n // 2), "hardware": "cpu (2 threads)"},
+    ]
+    summary |= {"hardware": "cpu (2 threads)", "wall_seconds": 1.5 * (n // 2) + 0.8 * (n - n // 2)}
+    summary["seconds_per_iteration"] = summary["wall_seconds"] / n
+    (moved / "train_summary.json").write_text(json.dumps(summary))
+    fast_summary = json.loads((fast / "train_summary.json").read_text())
+    fast_summary |= {"hardware": "cpu (2 threads)", "seconds_per_iteration": 0.5}
+    (fast / "train_summary.json").write_text(json.dumps(fast_summary))
+    prov = report.provenance(report.collect([moved, fast]))
+    # 0.8 vs 0.5 on 2 threads is one machine; the blend (over 2x 0.5) would call it two
+    assert not any("training speed" in c for c in report.caveats(prov))
+    fast_summary["seconds_per_iteration"] = 0.3
+    (fast / "train_summary.json").write_text(json.dumps(fast_summary))
+    prov = report.provenance(report.collect([moved, fast]))
+    assert any("training speed" in c for c in report.caveats(prov))  # 0.8 vs 0.3: two
+
+
 def test_one_hardware_name_at_speeds_over_2x_apart_is_flagged_as_two_machines(tmp_path):
     """Older provenance names no vector unit: only the speed tells an AVX2 CPU from an AVX-512 one."""
     from dtml.report.notes import speed_spread
@@ -430,7 +455,7 @@ def test_tables_by_setting_never_mix_and_fall_back_to_not_run(tmp_path):
     assert [r.method for r in tables[1].records] == ["supervised"]
     md = report.table_markdown(tables[0], "cpu runs")
     assert md.startswith("### cpu runs") and "**Setting:** cpu profile" in md
-    assert report.describe_source(tables[1]) == "ci profile, real LA data, seeds 1"
+    assert report.describe_source(tables[1]) == "ci profile, real LA data, seed 1"
     assert report.table_name(tables[1]) == f"table2-ci-{tables[1].setting_id}"
     (empty,) = report.tables_by_setting(2, [])
     assert report.describe_source(empty) == "no evaluated runs"
@@ -448,9 +473,9 @@ def test_tables_by_setting_put_stored_inputs_first_even_when_a_study_has_more_ro
     stored, volume = report.tables_by_setting(2, records)
     assert "normalization" not in stored.setting and "normalization: volume" in volume.setting
     assert [r.method for r in stored.records] == ["supervised"]
-    assert report.describe_source(stored) == "cpu profile, real LA data, seeds 1"
+    assert report.describe_source(stored) == "cpu profile, real LA data, seed 1"
     assert report.describe_source(volume) == (
-        "cpu profile, real LA data, inputs `normalization: volume`, seeds 1"
+        "cpu profile, real LA data, inputs `normalization: volume`, seed 1"
     )
 
 
@@ -563,7 +588,7 @@ def test_shown_tables_are_titled_by_what_they_are(tmp_path):
     assert empty.paper and "not run yet" in empty.title
     assert by_label(empty.result.rows)["SASS"]["paper_dice"] is not None
     assert not study.paper and "dev split" in study.title and "not the benchmark" in study.title
-    assert "cpu profile, real LA data, seeds 1" in study.title
+    assert "cpu profile, real LA data, seed 1" in study.title
     assert not [k for k in study.result.rows[0] if k.startswith("paper_")]
     assert "SASS" not in by_label(study.result.rows)  # paper-only rows need the paper column
     assert not live.paper and live.title.startswith("Pipeline check, not the paper's Table 3")

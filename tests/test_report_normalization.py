@@ -34,6 +34,7 @@ from dtml.report.normalization_report import (
     study_markdown,
     study_table,
 )
+from dtml.report.sentences import p_text
 from dtml.viz.normalization import plot_normalization_study
 
 NORMS = ("stored", "volume")
@@ -212,14 +213,20 @@ def test_the_briefs_give_each_gain_and_the_change_with_both_p_values(partial_run
     write_run(partial_runs, "dtml", 1, [0.82, 0.84, 0.86, 0.9, 0.92], normalization="volume")
     study = normalization_study(committed_records(partial_runs.parent), scale_rows())
     stored, volume = (next(t for t in study.tests if t["normalization"] == n) for n in NORMS)
-    brief = gain_brief(study.tests)
-    assert brief.startswith("Gain DTML − V-Net (lower bound) over the 5 test scans: +15.20 Dice ")
-    assert f"(t-test p = {stored['p']:.3f}, Wilcoxon p = 0.062; preliminary, missing " in brief
-    assert f"+1.80 Dice points with `volume` inputs (t-test p = {volume['p']:.3f}" in brief
-    change = change_brief(study.change, study.groups)
-    assert change.startswith(
+    gains = np.array([40.0, 30.0, 2.0, 1.0, 3.0]), np.array([2.0, 4.0, 1.0, 0.0, 2.0])
+    wilcoxon = [p_text(stats.wilcoxon(g).pvalue) for g in (*gains, gains[1] - gains[0])]
+    assert wilcoxon[0] == "p = 0.062"  # exact: all 5 scans gain, 2 of 2^5 sign patterns
+    assert gain_brief(study.tests) == (
+        "Gain DTML − V-Net (lower bound) over the 5 test scans: +15.20 Dice points with `stored` "
+        f"inputs (t-test {p_text(stored['p'])}, Wilcoxon {wilcoxon[0]}; preliminary, missing "
+        f"{stored['waiting_for']}); +1.80 Dice points with `volume` inputs (t-test "
+        f"{p_text(volume['p'])}, Wilcoxon {wilcoxon[1]}; preliminary, missing "
+        f"{volume['waiting_for']})."
+    )
+    assert change_brief(study.change, study.groups) == (
         "Normalised inputs change that gain by -13.40 points (-32.00 on the 2 low-scale scans, "
-        f"-1.00 on the other 3; t-test p = {study.change['p']:.3f}, Wilcoxon p = "
+        f"-1.00 on the other 3; t-test {p_text(study.change['p'])}, Wilcoxon {wilcoxon[2]}; "
+        f"preliminary, missing {study.change['waiting_for']})."
     )
 
 

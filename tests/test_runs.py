@@ -5,6 +5,7 @@ import torch
 
 from dtml.report.hardware import (
     hardware_text,
+    run_hardware,
     short_hardware,
     stretches_text,
     training_stretches,
@@ -83,3 +84,19 @@ def test_a_run_on_one_hardware_is_one_stretch_and_needs_no_text():
             train["wall_seconds"] / train["iterations"]
         )
         assert stretches_text(train) == ""
+
+
+def test_a_run_moved_away_and_back_has_three_stretches_and_an_empty_leg_none():
+    one, two = "cpu (1 threads)", "cpu (2 threads)"
+    # the last leg resumed from the final checkpoint (killed before final.pt): it trained nothing
+    train = legs((0, 0.0, one), (1000, 900.0, two), (2000, 1500.0, one), (3000, 3200.0, two))
+    train["wall_seconds"] = 3200.0
+    stretches = training_stretches(train)
+    assert [(s.start, s.end, s.hardware) for s in stretches] == [
+        (0, 1000, one),
+        (1000, 2000, two),
+        (2000, 3000, one),
+    ]
+    assert [s.seconds for s in stretches] == pytest.approx([900.0, 600.0, 1700.0])
+    assert run_hardware(train) == [one, two, one]
+    assert run_hardware({"hardware": "NVIDIA H200"}) == ["NVIDIA H200"]  # no iterations: as named

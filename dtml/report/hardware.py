@@ -46,15 +46,18 @@ class Stretch:
 def training_stretches(train: Mapping[str, Any]) -> list[Stretch]:
     """A run's training by hardware, from its train summary's ``legs`` (every start and resume,
     ``dtml.train``): consecutive legs on one hardware are one stretch, so a run resumed on the
-    same machine is one stretch and a run moved from 1 to 2 threads is two. A summary without
-    legs is one stretch on its ``hardware``; one without its iterations or wall time has none."""
-    if "iterations" not in train or "wall_seconds" not in train:
+    same machine is one stretch and a run moved from 1 to 2 threads is two; a leg that trained
+    nothing (a resume from the last checkpoint) is left out. A summary without legs is one
+    stretch on its ``hardware``; one without its iterations or wall time has none."""
+    if train.get("iterations") is None or train.get("wall_seconds") is None:
         return []
     legs = train.get("legs") or [{"from_iteration": 0, "elapsed_before": 0.0}]
     ends = [(leg["from_iteration"], leg["elapsed_before"]) for leg in legs[1:]]
     ends.append((train["iterations"], train["wall_seconds"]))
     out: list[Stretch] = []
     for leg, (end, elapsed) in zip(legs, ends, strict=True):
+        if end <= leg["from_iteration"]:
+            continue
         name = str(leg.get("hardware", train.get("hardware")))
         seconds = float(elapsed) - float(leg["elapsed_before"])
         if out and out[-1].hardware == name:
@@ -77,3 +80,9 @@ def stretches_text(train: Mapping[str, Any]) -> str:
         for s in stretches
     ]
     return "iterations " + "; ".join(parts)
+
+
+def run_hardware(train: Mapping[str, Any]) -> list[str]:
+    """Every hardware a run trained on, in order (its stretches); the summary's ``hardware``
+    where the stretches are unknown."""
+    return [s.hardware for s in training_stretches(train)] or [str(train.get("hardware"))]

@@ -153,7 +153,8 @@ def gain_test(
     pair: tuple[str, str] = GAIN,
 ) -> dict[str, Any]:
     """The gain A - B (Dice points) under ``normalization``: the paired t-test over the test scans
-    (per-scan Dice averaged over each side's seeds, :func:`~dtml.report.stats.paired_test`), and the
+    (per-scan Dice averaged over each side's seeds, :func:`~dtml.report.stats.paired_test`) with
+    the Wilcoxon signed-rank p of the same pairs (``p_wilcoxon``), and the
     mean per-scan difference on the low-scale and on the other scans. ``status``: "ok", "partial"
     (tested, fewer seeds than planned) or "waiting" (a side has no run: no test)."""
     a, b = pair

@@ -57,12 +57,7 @@ def gain_sentence(test: Mapping[str, Any], groups: ScaleGroups) -> str:
     head = f"Gain {test['a']} − {test['b']} with `{test['normalization']}` inputs"
     if test["status"] == "waiting":
         return f"{head}: waiting for {test['waiting_for']}; no test yet."
-    groups_text = (
-        f"{num(test['gain_low_scale'], sign=True, missing='–')} on the {groups.low_text}, "
-        f"{num(test['gain_other'], sign=True, missing='–')} on the other "
-        f"{len(groups.other)}"
-    )
-    result = result_text(test, test["a"], "test scans", detail=groups_text)
+    result = result_text(test, test["a"], "test scans", detail=_by_group(test, groups, "gain"))
     return f"{preliminary(head, test['waiting_for'])}: {result}"
 
 
@@ -86,8 +81,11 @@ def change_sentence(
 
 
 def both_p(test: Mapping[str, Any]) -> str:
-    """``t-test p = 0.067, Wilcoxon p = 0.030``: the declared test and its rank check."""
-    return f"t-test {p_text(test['p'])}, Wilcoxon {p_text(test['p_wilcoxon'])}"
+    """``t-test p = 0.067, Wilcoxon p = 0.030``: the declared test and its rank check (only the
+    t-test where the result has no Wilcoxon p)."""
+    p = test.get("p_wilcoxon")
+    rank = "" if p is None else f", Wilcoxon {p_text(p)}"
+    return f"t-test {p_text(test['p'])}{rank}"
 
 
 def _pending(item: Mapping[str, Any]) -> str:
@@ -122,10 +120,11 @@ def change_brief(change: Mapping[str, Any], groups: ScaleGroups) -> str:
     )
 
 
-def _by_group(change: Mapping[str, Any], groups: ScaleGroups) -> str:
-    """``-25.45 on the 5 low-scale scans, -1.00 on the other 15``."""
-    low = num(change["change_low_scale"], sign=True, missing="–")
-    other = num(change["change_other"], sign=True, missing="–")
+def _by_group(item: Mapping[str, Any], groups: ScaleGroups, key: str = "change") -> str:
+    """``-25.45 on the 5 low-scale scans, -1.00 on the other 15`` from ``<key>_low_scale`` and
+    ``<key>_other``."""
+    low = num(item[f"{key}_low_scale"], sign=True, missing="–")
+    other = num(item[f"{key}_other"], sign=True, missing="–")
     return f"{low} on the {groups.low_text}, {other} on the other {len(groups.other)}"
 
 

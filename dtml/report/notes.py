@@ -79,7 +79,9 @@ def speed_spread(runs: Iterable[Mapping[str, Any]]) -> list[str]:
     Older provenance names no vector unit (``AMD EPYC (1 threads)`` for an AVX2 and an AVX-512
     CPU), so only the speed tells such machines apart. GPU runs are left out: several runs sharing
     one GPU slow each other down. ``runs``: mappings with ``method``, ``hardware``, ``device``,
-    ``seconds_per_iteration`` and a ``label`` (e.g. ``V-Net (lower bound) s1``). Returns one
+    ``seconds_per_iteration`` and a ``label`` (e.g. ``V-Net (lower bound) s1``), and where the
+    run recorded them ``legs``, ``iterations`` and ``wall_seconds``: a run moved between hardware
+    counts each stretch at its own speed under its own hardware, never the blend. Returns one
     ``"<method>: <label> <s/it>, ..."`` per (method, hardware name) spread, slowest last.
     """
     groups: dict[tuple[str, str], list[tuple[float, str]]] = {}
@@ -227,9 +229,9 @@ def describe_source(result: SettingTable) -> str:
     if not result.records:
         return "no evaluated runs"
     data = {True: "real LA data", False: "synthetic phantom"}.get(prov.get("real_data"), "?")
-    seeds = ", ".join(str(s) for s in prov.get("seeds", []))
+    seeds = seeds_text(prov.get("seeds", []))
     inputs = inputs_note(result.records[0].config)
-    return f"{prov.get('profile')} profile, {data}{inputs}, seeds {seeds}{_fewer_seeds(result)}"
+    return f"{prov.get('profile')} profile, {data}{inputs}, {seeds}{_fewer_seeds(result)}"
 
 
 def _fewer_seeds(result: SettingTable) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from dtml.report.hardware import hardware_text, short_hardware
+from dtml.report.hardware import hardware_text, run_hardware, short_hardware, stretches_text
 from dtml.report.notes import caveats
 from dtml.report.sentences import num, pm
 from dtml.report.tables import NOT_RUN, SettingTable, variant_tag
@@ -138,16 +138,10 @@ def _provenance_lines(provenance: Mapping) -> list[str]:
             lines.append(f"- {key}: {', '.join(values)}")
     runs = provenance.get("runs", {})
     if runs:
-        mixed = len({v.get("hardware") for v in runs.values()}) > 1
+        mixed = len({h for v in runs.values() for h in run_hardware(v)}) > 1
         walls = ", ".join(
             f"{v['method']}{variant_tag(v, runs)} s{v['seed']} {v['wall_seconds']:g} s"
-            + (
-                f" ({v['stretches']})"
-                if v.get("stretches")
-                else f" ({short_hardware(v.get('hardware'))})"
-                if mixed
-                else ""
-            )
+            + _trained_on(v, mixed)
             for v in sorted(
                 runs.values(),
                 key=lambda v: (v["method"], v.get("labeled") or 0, v.get("md_loss", ""), v["seed"]),
@@ -155,6 +149,15 @@ def _provenance_lines(provenance: Mapping) -> list[str]:
         )
         lines.append(f"- training wall time per run: {walls}")
     return lines
+
+
+def _trained_on(run: Mapping[str, Any], mixed: bool) -> str:
+    """`` (iterations 0-900 on ...; 900-3000 on ...)`` for a run moved between hardware, else
+    `` (CPU, 1 thread)`` where a table's runs come from several machines."""
+    stretches = stretches_text(run)
+    if stretches:
+        return f" ({stretches})"
+    return f" ({short_hardware(run.get('hardware'))})" if mixed else ""
 
 
 def to_csv(rows: Sequence[Mapping[str, Any]], path: str | Path) -> Path:

@@ -18,7 +18,7 @@ from typing import Any
 
 from dtml.experiments import TABLES, Row, paper_table
 from dtml.methods import get_method
-from dtml.report.hardware import stretches_text, training_stretches
+from dtml.report.hardware import run_hardware
 from dtml.report.records import GRID_COLUMNS, RunRecord
 from dtml.report.rows import matches, row_records
 from dtml.report.settings import (
@@ -62,7 +62,7 @@ def _paper_values(entry: Mapping[str, Any] | None) -> dict[str, float | None]:
 def _provenance_columns(found: Sequence[RunRecord]) -> dict[str, Any]:
     first = found[0]
     commits = sorted({r.train.get("commit", "?") for r in found if r.train})
-    hardware = sorted({r.train.get("hardware", "?") for r in found if r.train})
+    hardware = sorted({h for r in found if r.train for h in run_hardware(r.train)})
     return {
         "profile": first.profile,
         "real_data": first.real_data,
@@ -202,10 +202,7 @@ def provenance(records: Iterable[RunRecord]) -> dict[str, Any]:
         "commits": sorted({str(r.train.get("commit")) for r in evaluated}),
         "eval_commits": sorted({str(r.eval.get("commit")) for r in evaluated}),
         # every hardware a run trained on: a run moved between machines or threads names each
-        "hardware": sorted(
-            {str(r.train.get("hardware")) for r in evaluated}
-            | {s.hardware for r in evaluated for s in training_stretches(r.train)}
-        ),
+        "hardware": sorted({h for r in evaluated for h in run_hardware(r.train)}),
         "torch": sorted({str(r.train.get("torch")) for r in evaluated}),
         "runs": {
             r.name: {
@@ -218,9 +215,9 @@ def provenance(records: Iterable[RunRecord]) -> dict[str, Any]:
                 "eval_seconds": r.eval.get("eval_seconds"),
                 "device": r.train.get("device"),
                 "hardware": r.train.get("hardware"),
-                "stretches": stretches_text(r.train)
-                if len(training_stretches(r.train)) > 1
-                else "",
+                # the legs (every start and resume): each stretch's hardware and speed
+                "iterations": r.train.get("iterations"),
+                "legs": r.train.get("legs"),
             }
             for r in evaluated
         },
