@@ -33,6 +33,7 @@ from dtml.report import (
     per_case,
     short_hardware,
 )
+from dtml.report.hardware import run_hardware
 from dtml.report.sentences import paired_sentences, pm
 
 SHOW = [  # (table, paper label, README name)
@@ -184,7 +185,7 @@ def build_dev(out: Path) -> str:
     )
     if same_key:
         bullets.append(same_key)
-    hardware = sorted({hardware_text(r.train["hardware"]) for r in records})
+    hardware = sorted({hardware_text(h) for r in records for h in run_hardware(r.train)})
     text = (
         "\n".join(lines) + "\n\nComputed from the committed runs by `scripts/readme_results.py`:\n"
     )

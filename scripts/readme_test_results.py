@@ -24,7 +24,7 @@ from dtml.report import (
     per_case,
     short_hardware,
 )
-from dtml.report.hardware import stretches_text
+from dtml.report.hardware import run_hardware, stretches_text
 from dtml.report.intensity import SCALE_FILE, low_scale_sentence, read_scale, scale_groups
 from dtml.report.normalization import (
     dice_by_case,
@@ -233,7 +233,9 @@ def build_test(out: Path) -> str:
     if again:
         bullets.append(again)
     done = sum(len(v) for v in runs.values())
-    hardware = sorted({hardware_text(r.train["hardware"]) for v in runs.values() for r in v})
+    hardware = sorted(
+        {hardware_text(h) for v in runs.values() for r in v for h in run_hardware(r.train)}
+    )
     if hardware:
         bullets.append(f"Hardware of these runs: {'; '.join(hardware)}.")
     speeds = speed_line(runs)

@@ -29,6 +29,7 @@ import numpy as np
 from dtml.config import NORMALIZATIONS
 from dtml.experiments import rows_by_label
 from dtml.metrics import paired_ttest
+from dtml.report.hardware import run_hardware
 from dtml.report.intensity import SCALE_FILE, ScaleGroups, scale_groups
 from dtml.report.records import RunRecord
 from dtml.report.rows import row_records
@@ -259,7 +260,7 @@ def _provenance(
             "setting": describe_setting(found) if found else "no evaluated runs",
             "runs": sorted(r.name for r in found),
             "commits": sorted({str(r.train.get("commit")) for r in found}),
-            "hardware": sorted({str(r.train.get("hardware")) for r in found}),
+            "hardware": sorted({h for r in found for h in run_hardware(r.train)}),
         }
     return out
 
