@@ -44,7 +44,7 @@ from dtml.report.normalization_report import (
     study_table,
 )
 from dtml.report.notes import speed_spread
-from dtml.report.sentences import num, paired_sentences, pm
+from dtml.report.sentences import num, paired_sentences, pm, seeds_text
 from dtml.report.stats import PLANNED_SEEDS, missing_seeds
 
 ROWS = [  # (table, label, README name) in the benchmark's queue order (plans/benchmark.yaml)
@@ -339,7 +339,7 @@ def _cell(runs: list) -> str:
     agg = aggregate(runs, "dice", 100.0)
     missing = missing_seeds(runs)
     text = pm(agg["seeds_mean"], agg["seeds_std"])
-    return f"{text} (missing seeds {', '.join(map(str, missing))})" if missing else text
+    return f"{text} (missing {seeds_text(missing)})" if missing else text
 
 
 def glance_lines(

@@ -108,6 +108,14 @@ def test_replace_block_swaps_only_the_marked_text(scripts):
         readme.replace_block(text, "<!-- c -->", "<!-- b -->", "new\n", "R")
 
 
+def test_a_glance_cell_names_the_missing_seeds_in_the_singular_or_plural(scripts, record):
+    test_results, _ = scripts
+    runs = [record("ua_mt", s, [0.8, 0.7, 0.9]) for s in (1, 2)]
+    assert test_results._cell(runs) == "80.00 ± 0.00 (missing seed 3)"
+    assert test_results._cell(runs[:1]) == "80.00 (missing seeds 2, 3)"
+    assert test_results._cell([]) == "queued"
+
+
 def test_glance_puts_each_row_beside_its_rescaled_twin_and_the_paper(scripts, tmp_path, record):
     from types import SimpleNamespace
 
