@@ -40,7 +40,8 @@ from dtml.report.normalization_report import (
     change_brief,
     change_sentence,
     gain_brief,
-    gain_sentence,
+    gain_bullets,
+    peer_bullets,
     study_table,
 )
 from dtml.report.notes import speed_spread
@@ -302,12 +303,12 @@ def build_normalization(out: Path) -> str:
     study = normalization_study(records, read_scale(out.parent / SCALE_FILE))
     done, planned = runs_done(study)
     # the low-scale scans are listed once, in the benchmark's block above
-    bullets = [gain_sentence(t, study.groups) for t in study.tests]
-    bullets.append(change_sentence(study.change, study.groups))
+    bullets = gain_bullets(study)
     stored_lower = study_runs(records, "stored")["V-Net (lower bound)"]
     twins = retrained(stored_lower, out.parent)
     if twins:  # the stored row on the machine of the retrains, beside the volume runs
         bullets.extend(retrained_bullets(study, twins))
+    bullets.extend(peer_bullets(study))
     by_row = {
         f"{label} `{norm}`": found
         for norm in NORMALIZATIONS
@@ -366,6 +367,7 @@ def glance_lines(
             f"{num(paper.get(_label_in_paper(label)), missing='–')} |"
         )
     bullets = [gain_brief(study.tests), change_brief(study.change, study.groups)]
+    bullets.append(gain_brief(study.peer_tests) + " A post-hoc check, not a claim of the paper.")
     again = retrained_brief(runs, study, lower_twins) if lower_twins else None
     if again:
         bullets.append(again)

@@ -230,6 +230,32 @@ def test_the_briefs_give_each_gain_and_the_change_with_both_p_values(partial_run
     )
 
 
+def test_mean_teachers_gain_is_tested_like_dtmls_and_led_by_the_check(partial_runs):
+    write_run(partial_runs, "supervised", 1, [0.8, 0.8, 0.85, 0.9, 0.9], normalization="volume")
+    write_run(partial_runs, "mean_teacher", 1, [0.6, 0.7, 0.8, 0.9, 0.8])
+    write_run(partial_runs, "mean_teacher", 1, [0.7, 0.8, 0.8, 0.85, 0.9], normalization="volume")
+    study = normalization_study(committed_records(partial_runs.parent), scale_rows())
+    stored, volume = (next(t for t in study.peer_tests if t["normalization"] == n) for n in NORMS)
+    gains = np.array([30.0, 20.0, 0.0, 5.0, -5.0]), np.array([-10.0, 0.0, -5.0, -5.0, 0.0])
+    assert (stored["a"], stored["b"]) == ("Mean teacher", "V-Net (lower bound)")
+    assert stored["mean_diff"] == pytest.approx(gains[0].mean())  # MT minus the seed mean
+    assert volume["mean_diff"] == pytest.approx(gains[1].mean())
+    assert volume["p"] == pytest.approx(stats.ttest_1samp(gains[1], 0.0).pvalue)
+    assert volume["gain_low_scale"] == pytest.approx(-5.0)
+    ch = study.peer_change
+    assert ch["change"] == pytest.approx((gains[1] - gains[0]).mean())
+    assert ch["p"] == pytest.approx(stats.ttest_rel(gains[1], gains[0]).pvalue)
+    assert study.change["status"] == "waiting"  # DTML's own tests are untouched by these runs
+    text = study_markdown(study)
+    assert (
+        "(post hoc, not a claim of the paper): does another semi-supervised method's gain behave "
+        "the same? Preliminary (missing Mean teacher seeds 2, 3 and V-Net (lower bound) seed 3): "
+        "Gain Mean teacher − V-Net (lower bound) with `stored` inputs: +10.00 Dice points" in text
+    )
+    assert "Mean teacher's gain over V-Net (lower bound) with `volume` minus with `stored`" in text
+    assert study_dict(study)["peer_change"] == ch
+
+
 def test_gain_change_waits_for_both_gains(partial_runs):
     study = normalization_study(committed_records(partial_runs.parent), scale_rows())
     assert study.change["status"] == "waiting" and study.change["p"] is None

@@ -128,6 +128,27 @@ def _by_group(item: Mapping[str, Any], groups: ScaleGroups, key: str = "change")
     return f"{low} on the {groups.low_text}, {other} on the other {len(groups.other)}"
 
 
+PEER_CHECK = (
+    "A check, added after the mean teacher's `volume` runs had landed (post hoc, not a claim of "
+    "the paper): does another semi-supervised method's gain behave the same?"
+)
+
+
+def gain_bullets(study: NormalizationStudy) -> list[str]:
+    """One sentence per test of DTML's gain, then one on how normalised inputs change it."""
+    out = [gain_sentence(t, study.groups) for t in study.tests]
+    return [*out, change_sentence(study.change, study.groups)]
+
+
+def peer_bullets(study: NormalizationStudy) -> list[str]:
+    """:func:`gain_bullets` for mean teacher's gain, the first led by ``PEER_CHECK``."""
+    a, b = study.peer_tests[0]["a"], study.peer_tests[0]["b"]
+    head = f"{a}'s gain over {b} with `volume` minus with `stored` inputs"
+    out = [gain_sentence(t, study.groups) for t in study.peer_tests]
+    out.append(change_sentence(study.peer_change, study.groups, head))
+    return [f"{PEER_CHECK} {out[0]}", *out[1:]]
+
+
 def study_markdown(study: NormalizationStudy, title: str | None = None) -> str:
     """Table, the low-scale scans, one sentence per gain test and where the runs were trained."""
     done, planned = runs_done(study)
@@ -135,8 +156,7 @@ def study_markdown(study: NormalizationStudy, title: str | None = None) -> str:
     lines += [study_table(study)]
     lines.append(f"{done} of {planned} planned runs done. Dice %: mean ± std over seeds.")
     lines += ["", f"- {low_scale_sentence(study.groups)}"]
-    lines += [f"- {gain_sentence(t, study.groups)}" for t in study.tests]
-    lines.append(f"- {change_sentence(study.change, study.groups)}")
+    lines += [f"- {b}" for b in (*gain_bullets(study), *peer_bullets(study))]
     for norm in NORMALIZATIONS:
         prov = study.provenance[norm]
         if prov["runs"]:
@@ -154,6 +174,8 @@ def study_dict(study: NormalizationStudy) -> dict[str, Any]:
         "rows": study.rows,
         "tests": study.tests,
         "change": study.change,
+        "peer_tests": study.peer_tests,
+        "peer_change": study.peer_change,
         "groups": {
             "labeled_std_min": study.groups.floor,
             "labeled_std_max": study.groups.ceiling,
