@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from dtml.report import committed_records, short_hardware
+from dtml.report.hardware import run_hardware, speed_text
 
 REFERENCES = ("cpu_dev", "cpu_paper")  # default reference folders, beside the check folder
 
@@ -40,9 +41,9 @@ def pairs(check: Path, reference_records) -> list[dict]:
     return out
 
 
-def _speed(record) -> str:
-    seconds = record.train.get("seconds_per_iteration")
-    return f"{seconds:.2f}" if seconds is not None else "?"
+def _hardware(record) -> str:
+    """Every hardware the run trained on, in order (a run moved between machines names each)."""
+    return " then ".join(short_hardware(h) for h in run_hardware(record.train))
 
 
 def build(check: Path, references: list[Path]) -> str:
@@ -75,9 +76,9 @@ def build(check: Path, references: list[Path]) -> str:
         mean_a, mean_b = pair["means"]
         lines.append(
             f"| `{b.name}` | {b.method} | {b.eval['split']} | {b.config['labeled_count']} | "
-            f"{b.seed} | {mean_a:.2f} ({short_hardware(a.train['hardware'])}) | "
-            f"{mean_b:.2f} ({short_hardware(b.train['hardware'])}) | {mean_b - mean_a:+.2f} | "
-            f"{_speed(a)} / {_speed(b)} | {a.train.get('commit')} / {b.train.get('commit')} | "
+            f"{b.seed} | {mean_a:.2f} ({_hardware(a)}) | "
+            f"{mean_b:.2f} ({_hardware(b)}) | {mean_b - mean_a:+.2f} | "
+            f"{speed_text(a.train)} / {speed_text(b.train)} | {a.train.get('commit')} / {b.train.get('commit')} | "
             f"{statistics.median(abs(d) for d, _ in diffs):.2f} | {worst} |"
         )
     lines += [

@@ -19,11 +19,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from hardware_check import (
-    REFERENCES,
-    _speed,
-    pairs,
-)  # scripts/ is on sys.path when this script runs
+from hardware_check import REFERENCES, pairs  # scripts/ is on sys.path when this script runs
 
 from dtml.experiments import rows_by_label
 from dtml.report import (
@@ -33,7 +29,7 @@ from dtml.report import (
     per_case,
     short_hardware,
 )
-from dtml.report.hardware import run_hardware
+from dtml.report.hardware import run_hardware, speed_text, wall_text
 from dtml.report.sentences import paired_sentences, pm
 
 SHOW = [  # (table, paper label, README name)
@@ -93,8 +89,8 @@ def hardware_line(results: Path, split: str, tail: str) -> str | None:
             (
                 order,
                 f"{b.method} ({b.config['labeled_count']} labeled) seed {b.seed}: "
-                f"{mean_a:.2f} on {_short(a.train['hardware'])} ({_speed(a)} s/it) vs "
-                f"{mean_b:.2f} on {_short(b.train['hardware'])} ({_speed(b)} s/it; "
+                f"{mean_a:.2f} on {_short(a.train['hardware'])} ({speed_text(a.train)} s/it) vs "
+                f"{mean_b:.2f} on {_short(b.train['hardware'])} ({speed_text(b.train)} s/it; "
                 f"largest per-case gap {pair['largest_gap']:.1f})",
             )
         )
@@ -121,7 +117,7 @@ def build_dev(out: Path) -> str:
     # no paper column: the paper scored other scans (the test split) with 64 unlabeled
     lines = [
         "| row (dev split) | seeds | Dice % (over seeds) | Dice % (over cases) | 95HD vox "
-        "| trained on: wall time / run |",
+        "| trained on: wall time / run (s/it) |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for _, label, name in SHOW:
@@ -130,8 +126,7 @@ def build_dev(out: Path) -> str:
             lines.append(f"| {name} | – | {row['status']} | | | |")
             continue
         walls = ", ".join(
-            f"s{r.seed} {_short(r.train['hardware'])} {r.train['wall_seconds'] / 60:.0f} min"
-            for r in sorted(runs[label], key=lambda r: r.seed)
+            wall_text(r.seed, r.train) for r in sorted(runs[label], key=lambda r: r.seed)
         )
         lines.append(
             f"| {name} | {row['n_seeds']} | {pm(row['dice_seeds_mean'], row['dice_seeds_std'])} | "

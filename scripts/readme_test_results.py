@@ -22,9 +22,8 @@ from dtml.report import (
     hardware_text,
     matches,
     per_case,
-    short_hardware,
 )
-from dtml.report.hardware import run_hardware, stretches_text
+from dtml.report.hardware import run_hardware, wall_text
 from dtml.report.intensity import SCALE_FILE, low_scale_sentence, read_scale, scale_groups
 from dtml.report.normalization import (
     dice_by_case,
@@ -95,21 +94,6 @@ def runs_by_row(out: Path) -> dict[str, list]:
     return found
 
 
-def _wall(record) -> str:
-    """``s2 CPU AVX512 143 min (2.85 s/it)``: the vector unit where the run recorded it; the
-    speed tells machines apart where the name cannot (``s1 CPU 139 min (2.77 s/it)``). The
-    thread count only where it is not the setting's one thread; a run moved between hardware
-    gives each stretch (``iterations 0-900 on ... (1.68 s/it); 900-3000 on ...``)."""
-    head = f"s{record.seed} {{}} {record.train['wall_seconds'] / 60:.0f} min"
-    name, *rest = short_hardware(record.train["hardware"]).split(", ")
-    stretches = stretches_text(record.train)
-    if stretches:
-        return head.format(name) + f" ({stretches})"
-    seconds = record.train.get("seconds_per_iteration")
-    speed = f" ({seconds:.2f} s/it)" if seconds else ""
-    return head.format(" ".join([name, *(r for r in rest if r != "1 thread")])) + speed
-
-
 def table_lines(runs: dict[str, list]) -> list[str]:
     paper = _paper_dice()
     lines = [
@@ -126,7 +110,7 @@ def table_lines(runs: dict[str, list]) -> list[str]:
             continue
         agg = aggregate(found, "dice", 100.0)
         gap = num(None if p is None else agg["seeds_mean"] - p, sign=True, missing="–")
-        walls = ", ".join(_wall(r) for r in found)
+        walls = ", ".join(wall_text(r.seed, r.train) for r in found)
         lines.append(
             f"| {name} | {seeds} | {pm(agg['seeds_mean'], agg['seeds_std'])} | "
             f"{pm(agg['cases_mean'], agg['cases_std'])} | {num(p, missing='–')} | {gap} "
@@ -176,7 +160,7 @@ def retrained_text(label: str, twins: list, groups) -> str:
     low-scale and the other test scans (``groups``: :func:`dtml.report.intensity.scale_groups`)."""
     row = study_row(label, "stored", twins, groups)
     return (
-        f"{label} retrained (the same keys trained again: {', '.join(_wall(r) for r in twins)}; "
+        f"{label} retrained (the same keys trained again: {', '.join(wall_text(r.seed, r.train) for r in twins)}; "
         "[`results/hardware_check`](results/hardware_check/README.md)): "
         f"{pm(row['dice_seeds_mean'], row['dice_seeds_std'])} Dice %"
         f"{' over seeds' * (len(twins) > 1)}, {row['dice_low_scale']:.2f} on the "

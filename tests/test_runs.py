@@ -7,8 +7,10 @@ from dtml.report.hardware import (
     hardware_text,
     run_hardware,
     short_hardware,
+    speed_text,
     stretches_text,
     training_stretches,
+    wall_text,
 )
 from dtml.runs import git_commit, hardware
 
@@ -100,3 +102,26 @@ def test_a_run_moved_away_and_back_has_three_stretches_and_an_empty_leg_none():
     assert [s.seconds for s in stretches] == pytest.approx([900.0, 600.0, 1700.0])
     assert run_hardware(train) == [one, two, one]
     assert run_hardware({"hardware": "NVIDIA H200"}) == ["NVIDIA H200"]  # no iterations: as named
+
+
+def test_wall_names_seed_vector_unit_minutes_and_speed():
+    epyc = "AMD EPYC (1 threads, AVX512)"
+    train = {"hardware": epyc, "wall_seconds": 8580.0, "seconds_per_iteration": 2.853}
+    assert wall_text(2, train) == "s2 CPU AVX512 143 min (2.85 s/it)"
+    old = {"hardware": "AMD EPYC (1 threads)", "wall_seconds": 8340.0}
+    assert wall_text(1, old) == "s1 CPU 139 min"  # no vector unit, no speed recorded
+    assert wall_text(3, {"hardware": "NVIDIA H200", "wall_seconds": 300.0}) == "s3 H200 5 min"
+    two = {"hardware": "AMD EPYC (2 threads, AVX512)", "wall_seconds": 1800.0}
+    assert wall_text(1, two) == "s1 CPU 2 threads AVX512 30 min"  # not the setting's 1 thread
+    legs = [
+        {"from_iteration": 0, "elapsed_before": 0.0, "hardware": epyc},
+        {"from_iteration": 900, "elapsed_before": 1512.0, "hardware": two["hardware"]},
+    ]
+    moved = {**two, "wall_seconds": 3234.0, "iterations": 3000, "legs": legs}
+    moved["seconds_per_iteration"] = 3234.0 / 3000  # the blend, never shown
+    assert wall_text(1, moved) == (
+        "s1 CPU 54 min (iterations 0-900 on CPU, 1 thread, AVX512 (1.68 s/it); "
+        "900-3000 on CPU, 2 threads, AVX512 (0.82 s/it))"
+    )
+    assert speed_text(moved) == "1.68 then 0.82"
+    assert speed_text(train) == "2.85" and speed_text(old) == "?"

@@ -82,6 +82,32 @@ def stretches_text(train: Mapping[str, Any]) -> str:
     return "iterations " + "; ".join(parts)
 
 
+def speed_text(train: Mapping[str, Any]) -> str:
+    """A run's training speed in s/it: ``0.60``; ``1.68 then 0.82`` for a run moved between
+    hardware (one per stretch, never their blend); ``?`` where the summary has none."""
+    stretches = training_stretches(train)
+    if len(stretches) > 1:
+        speeds = [s.seconds_per_iteration for s in stretches]
+        return " then ".join(f"{v:.2f}" if v else "?" for v in speeds)
+    seconds = train.get("seconds_per_iteration")
+    return f"{seconds:.2f}" if seconds is not None else "?"
+
+
+def wall_text(seed: int, train: Mapping[str, Any]) -> str:
+    """``s2 CPU AVX512 143 min (2.85 s/it)``: the vector unit where the run recorded it; the
+    speed tells machines apart where the name cannot (``s1 CPU 139 min (2.77 s/it)``). The
+    thread count only where it is not the setting's one thread; a run moved between hardware
+    gives each stretch (``iterations 0-900 on ... (1.68 s/it); 900-3000 on ...``)."""
+    head = f"s{seed} {{}} {train['wall_seconds'] / 60:.0f} min"
+    name, *rest = short_hardware(train["hardware"]).split(", ")
+    stretches = stretches_text(train)
+    if stretches:
+        return head.format(name) + f" ({stretches})"
+    seconds = train.get("seconds_per_iteration")
+    speed = f" ({seconds:.2f} s/it)" if seconds else ""
+    return head.format(" ".join([name, *(r for r in rest if r != "1 thread")])) + speed
+
+
 def run_hardware(train: Mapping[str, Any]) -> list[str]:
     """Every hardware a run trained on, in order (its stretches); the summary's ``hardware``
     where the stretches are unknown."""
