@@ -38,6 +38,7 @@ from dtml.report.normalization_report import (
     both_p,
     change_brief,
     change_sentence,
+    family_sentence,
     gain_brief,
     gain_bullets,
     peer_bullets,
@@ -293,6 +294,8 @@ def build_normalization(out: Path) -> str:
     if twins:  # the stored row on the machine of the retrains, beside the volume runs
         bullets.extend(retrained_bullets(study, twins))
     bullets.extend(peer_bullets(study))
+    family = family_sentence(study)
+    bullets += [family] if family else []
     by_row = {
         f"{label} `{norm}`": found
         for norm in NORMALIZATIONS

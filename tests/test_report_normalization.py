@@ -254,6 +254,14 @@ def test_mean_teachers_gain_is_tested_like_dtmls_and_led_by_the_check(partial_ru
     )
     assert "Mean teacher's gain over V-Net (lower bound) with `volume` minus with `stored`" in text
     assert study_dict(study)["peer_change"] == ch
+    # Holm over the 4 tests that ran (DTML's volume gain and its change wait for runs)
+    ps = sorted([study.tests[0]["p"], stored["p"], volume["p"], ch["p"]])
+    adjusted = np.maximum.accumulate([p * (4 - i) for i, p in enumerate(ps)])
+    family = (
+        f"These 4 t-tests of the study are read together: {sum(p < 0.05 for p in ps)} of them "
+        f"below 0.05 uncorrected, {sum(a < 0.05 for a in adjusted)} with Holm's correction"
+    )
+    assert family in text
 
 
 def test_gain_change_waits_for_both_gains(partial_runs):

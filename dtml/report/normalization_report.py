@@ -17,6 +17,7 @@ from dtml.report.hardware import short_hardware
 from dtml.report.intensity import ScaleGroups, low_scale_sentence
 from dtml.report.normalization import SHORT, NormalizationStudy, runs_done
 from dtml.report.sentences import (
+    holm_sentence,
     num,
     p_text,
     pm,
@@ -149,6 +150,15 @@ def peer_bullets(study: NormalizationStudy) -> list[str]:
     return [f"{PEER_CHECK} {out[0]}", *out[1:]]
 
 
+def family_sentence(study: NormalizationStudy) -> str | None:
+    """Holm's correction over the study's t-tests that have run (both gains under each input and
+    both changes; the retrained lower bound's variants are a sensitivity check, not in it)."""
+    found = [*study.tests, study.change, *study.peer_tests, study.peer_change]
+    pvalues = [t["p"] for t in found if t["status"] != "waiting"]
+    text = holm_sentence(pvalues)
+    return text.replace("paired tests", "t-tests of the study", 1) if text else None
+
+
 def study_markdown(study: NormalizationStudy, title: str | None = None) -> str:
     """Table, the low-scale scans, one sentence per gain test and where the runs were trained."""
     done, planned = runs_done(study)
@@ -156,7 +166,9 @@ def study_markdown(study: NormalizationStudy, title: str | None = None) -> str:
     lines += [study_table(study)]
     lines.append(f"{done} of {planned} planned runs done. Dice %: mean ± std over seeds.")
     lines += ["", f"- {low_scale_sentence(study.groups)}"]
+    family = family_sentence(study)
     lines += [f"- {b}" for b in (*gain_bullets(study), *peer_bullets(study))]
+    lines += [f"- {family}"] if family else []
     for norm in NORMALIZATIONS:
         prov = study.provenance[norm]
         if prov["runs"]:
