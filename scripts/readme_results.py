@@ -55,6 +55,11 @@ def _short(hw: str) -> str:
     return short_hardware(hw).split(",")[0]  # "H200" or "CPU": the column has no room for threads
 
 
+def _machines(record) -> str:
+    """``CPU`` or, for a run moved between machines, each in order (``CPU then H200``)."""
+    return " then ".join(_short(h) for h in run_hardware(record.train))
+
+
 def _contrast(root: Path, hard: list[str], lower) -> str:
     """Image intensity std (after the release's z-scoring) of the hard scans vs all 80 scans."""
     from dtml.data.la import read_case, read_list
@@ -89,8 +94,8 @@ def hardware_line(results: Path, split: str, tail: str) -> str | None:
             (
                 order,
                 f"{b.method} ({b.config['labeled_count']} labeled) seed {b.seed}: "
-                f"{mean_a:.2f} on {_short(a.train['hardware'])} ({speed_text(a.train)} s/it) vs "
-                f"{mean_b:.2f} on {_short(b.train['hardware'])} ({speed_text(b.train)} s/it; "
+                f"{mean_a:.2f} on {_machines(a)} ({speed_text(a.train)} s/it) vs "
+                f"{mean_b:.2f} on {_machines(b)} ({speed_text(b.train)} s/it; "
                 f"largest per-case gap {pair['largest_gap']:.1f})",
             )
         )

@@ -41,6 +41,7 @@ from dtml.report.normalization_report import (
     family_sentence,
     gain_brief,
     gain_bullets,
+    peer_brief,
     peer_bullets,
     study_table,
 )
@@ -236,11 +237,13 @@ def build_test(out: Path) -> str:
     return text + "".join(f"- {b}\n" for b in bullets)
 
 
-def retrained_change(study, twins: list) -> dict:
-    """The study's gain change with the `stored` lower bound's retrained runs (``twins``,
-    :func:`retrained`) in place of the committed ones."""
+def retrained_change(study, twins: list, tests: list | None = None) -> dict:
+    """The study's gain change (of ``tests``: DTML's by default, ``study.peer_tests`` for mean
+    teacher's) with the `stored` lower bound's retrained runs (``twins``, :func:`retrained`) in
+    place of the committed ones."""
     stored = {**study.case_dice["stored"], "V-Net (lower bound)": dice_by_case(twins)}
-    return gain_change(study.tests, {**study.case_dice, "stored": stored}, study.groups)
+    found = study.tests if tests is None else tests
+    return gain_change(found, {**study.case_dice, "stored": stored}, study.groups)
 
 
 def retrained_bullets(study, twins: list) -> list[str]:
@@ -275,15 +278,17 @@ def retrained_brief(runs: dict[str, list], study, twins: list) -> str | None:
         "The committed `stored` lower bound was trained on another machine than its keys' "
         f"retrains ({_mean_speed(lower)} against {_mean_speed(twins)}; "
         "[`results/hardware_check`](results/hardware_check/README.md)). With the retrains "
-        f"({pm(row['dice_seeds_mean'], row['dice_seeds_std'])} Dice %){pending}, the `stored` "
+        f"({pm(row['dice_seeds_mean'], row['dice_seeds_std'])} Dice %){pending}, DTML's `stored` "
         f"gain is {gain['mean_diff']:+.2f} ({both_p(gain)}) and normalised inputs change it by "
         f"{change['change']:+.2f} ({both_p(change)})."
     )
 
 
 def build_normalization(out: Path) -> str:
-    """The normalisation study's block: its table, one sentence per gain test (``waiting for ...``
-    while runs are missing) and, when its runs come from two machines, which."""
+    """The normalisation study's block: its table; one sentence per gain test and gain change
+    (``waiting for ...`` while runs are missing), DTML's then mean teacher's, each also with the
+    `stored` lower bound's retrained keys where there are any; Holm's correction over the tests;
+    and, when its runs come from two machines, which."""
     records = committed_records(out)
     study = normalization_study(records, read_scale(out.parent / SCALE_FILE))
     done, planned = runs_done(study)
@@ -294,6 +299,13 @@ def build_normalization(out: Path) -> str:
     if twins:  # the stored row on the machine of the retrains, beside the volume runs
         bullets.extend(retrained_bullets(study, twins))
     bullets.extend(peer_bullets(study))
+    if twins:  # mean teacher's change also rests on the stored lower bound of another machine
+        head = (
+            f"{study.peer_tests[0]['a']}'s gain change with the `stored` lower bound's retrained "
+            "keys in place of its committed runs"
+        )
+        peer = retrained_change(study, twins, study.peer_tests)
+        bullets.append(change_sentence(peer, study.groups, head))
     family = family_sentence(study)
     bullets += [family] if family else []
     by_row = {
@@ -354,10 +366,10 @@ def glance_lines(
             f"{num(paper.get(_label_in_paper(label)), missing='–')} |"
         )
     bullets = [gain_brief(study.tests), change_brief(study.change, study.groups)]
-    bullets.append(gain_brief(study.peer_tests) + " A post-hoc check, not a claim of the paper.")
     again = retrained_brief(runs, study, lower_twins) if lower_twins else None
     if again:
         bullets.append(again)
+    bullets.append(peer_brief(study.peer_tests, study.peer_change))
     if queued:
         bullets.append(f"Not in the table, no run yet: {'; '.join(queued)}.")  # names hold commas
     return [*lines, "", *(f"- {b}" for b in bullets)]

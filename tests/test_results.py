@@ -64,9 +64,10 @@ def test_committed_normalization_study_follows_from_the_committed_runs():
     committed = json.loads((out / "normalization.json").read_text())
     assert committed["groups"]["low_scale"] == list(study.groups.low)
     for ours, row in zip(
-        [*study.rows, *study.tests, study.change, *study.peer_tests, study.peer_change],
+        [*study.rows, *study.tests, study.change, *study.peer_tests, study.peer_change]
+        + study.family,
         [*committed["rows"], *committed["tests"], committed["change"]]
-        + [*committed["peer_tests"], committed["peer_change"]],
+        + [*committed["peer_tests"], committed["peer_change"], *committed["family"]],
         strict=True,
     ):
         assert set(ours) == set(row)

@@ -1,5 +1,6 @@
 """The input-normalisation study as text and files: its projectable table, one sentence per gain
-test and on how the gain changes with normalised inputs, and ``normalization.{csv,md,json}``.
+test and on how the gain changes with normalised inputs (DTML's, then mean teacher's as a check),
+Holm's correction over those tests, and ``normalization.{csv,md,json}``.
 
 The numbers come from :mod:`dtml.report.normalization`; nothing here computes a result.
 """
@@ -17,7 +18,6 @@ from dtml.report.hardware import short_hardware
 from dtml.report.intensity import ScaleGroups, low_scale_sentence
 from dtml.report.normalization import SHORT, NormalizationStudy, runs_done
 from dtml.report.sentences import (
-    holm_sentence,
     num,
     p_text,
     pm,
@@ -27,6 +27,7 @@ from dtml.report.sentences import (
     verdict,
     wilcoxon_text,
 )
+from dtml.report.stats import ALPHA
 
 
 def _missing(row: Mapping[str, Any]) -> str:
@@ -109,6 +110,29 @@ def gain_brief(tests: Sequence[Mapping[str, Any]]) -> str:
     return f"Gain {tests[0]['a']} − {tests[0]['b']} over {scans}: " + "; ".join(parts) + "."
 
 
+def peer_brief(tests: Sequence[Mapping[str, Any]], change: Mapping[str, Any]) -> str:
+    """Mean teacher's gain tests and their change in one line (the README's glance), said to be a
+    post-hoc check: ``Mean teacher − V-Net (lower bound), a post-hoc check (not a claim of the
+    paper): +6.72 with `stored` inputs (...); -1.72 with `volume` inputs (...); normalised inputs
+    change that gain by ...``."""
+    parts = []
+    for t in tests:
+        inputs = f"with `{t['normalization']}` inputs"
+        if t["status"] == "waiting":
+            parts.append(f"{inputs} waiting for {t['waiting_for']}")
+            continue
+        higher = f"; higher on {t['n_higher']} of {t['n']} scans"
+        parts.append(f"{t['mean_diff']:+.2f} {inputs} ({both_p(t)}{higher}{_pending(t)})")
+    text = f"{tests[0]['a']} − {tests[0]['b']}, a post-hoc check (not a claim of the paper): "
+    text += "; ".join(parts)
+    if change["status"] == "waiting":
+        return text + "."
+    return (
+        f"{text}; normalised inputs change that gain by {change['change']:+.2f} "
+        f"({both_p(change)}{_pending(change)})."
+    )
+
+
 def change_brief(change: Mapping[str, Any], groups: ScaleGroups) -> str:
     """:func:`change_sentence` in short: by how much normalised inputs change the gain, and
     where."""
@@ -143,24 +167,34 @@ def gain_bullets(study: NormalizationStudy) -> list[str]:
 
 def peer_bullets(study: NormalizationStudy) -> list[str]:
     """:func:`gain_bullets` for mean teacher's gain, the first led by ``PEER_CHECK``."""
-    a, b = study.peer_tests[0]["a"], study.peer_tests[0]["b"]
-    head = f"{a}'s gain over {b} with `volume` minus with `stored` inputs"
+    head = f"{study.peer_tests[0]['a']}'s gain with `volume` minus with `stored` inputs"
     out = [gain_sentence(t, study.groups) for t in study.peer_tests]
     out.append(change_sentence(study.peer_change, study.groups, head))
     return [f"{PEER_CHECK} {out[0]}", *out[1:]]
 
 
 def family_sentence(study: NormalizationStudy) -> str | None:
-    """Holm's correction over the study's t-tests that have run (both gains under each input and
-    both changes; the retrained lower bound's variants are a sensitivity check, not in it)."""
-    found = [*study.tests, study.change, *study.peer_tests, study.peer_change]
-    pvalues = [t["p"] for t in found if t["status"] != "waiting"]
-    text = holm_sentence(pvalues)
-    return text.replace("paired tests", "t-tests of the study", 1) if text else None
+    """Holm's correction over the study's t-tests (``study.family``), naming each test that stays
+    significant; None while fewer than two have run."""
+    family = study.family
+    if len(family) < 2:
+        return None
+    raw = sum(t["p"] < ALPHA for t in family)
+    kept = [t for t in family if t["significant"]]
+    named = "; ".join(
+        f"{t['test']} ({p_text(t['p'])}, adjusted {p_text(t['p_holm'])})" for t in kept
+    )
+    return (
+        f"Holm's correction over the study's {len(family)} t-tests (each method's gain with each "
+        "input, and each gain's change; the retrained lower bound, a sensitivity check, is left "
+        f"out; this family was fixed after the p-values were seen): {raw} below {ALPHA:g} "
+        f"uncorrected, {len(kept)} after correction" + (f": {named}." if named else ".")
+    )
 
 
 def study_markdown(study: NormalizationStudy, title: str | None = None) -> str:
-    """Table, the low-scale scans, one sentence per gain test and where the runs were trained."""
+    """Table, the low-scale scans, one sentence per gain test and per gain change (DTML's, then
+    mean teacher's), Holm's correction over them and where the runs were trained."""
     done, planned = runs_done(study)
     lines = [f"### {title}", ""] if title else []
     lines += [study_table(study)]
@@ -188,6 +222,7 @@ def study_dict(study: NormalizationStudy) -> dict[str, Any]:
         "change": study.change,
         "peer_tests": study.peer_tests,
         "peer_change": study.peer_change,
+        "family": study.family,
         "groups": {
             "labeled_std_min": study.groups.floor,
             "labeled_std_max": study.groups.ceiling,
