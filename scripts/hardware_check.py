@@ -15,8 +15,8 @@ import statistics
 import sys
 from pathlib import Path
 
-from dtml.report import committed_records, short_hardware
-from dtml.report.hardware import run_hardware, speed_text
+from dtml.report import committed_records
+from dtml.report.hardware import machines_text, speed_text
 
 REFERENCES = ("cpu_dev", "cpu_paper")  # default reference folders, beside the check folder
 
@@ -39,11 +39,6 @@ def pairs(check: Path, reference_records) -> list[dict]:
         gap = max(abs(db[c] - da[c]) for c in da)
         out.append({"a": a, "b": rec, "da": da, "db": db, "means": means, "largest_gap": gap})
     return out
-
-
-def _hardware(record) -> str:
-    """Every hardware the run trained on, in order (a run moved between machines names each)."""
-    return " then ".join(short_hardware(h) for h in run_hardware(record.train))
 
 
 def build(check: Path, references: list[Path]) -> str:
@@ -76,9 +71,10 @@ def build(check: Path, references: list[Path]) -> str:
         mean_a, mean_b = pair["means"]
         lines.append(
             f"| `{b.name}` | {b.method} | {b.eval['split']} | {b.config['labeled_count']} | "
-            f"{b.seed} | {mean_a:.2f} ({_hardware(a)}) | "
-            f"{mean_b:.2f} ({_hardware(b)}) | {mean_b - mean_a:+.2f} | "
-            f"{speed_text(a.train)} / {speed_text(b.train)} | {a.train.get('commit')} / {b.train.get('commit')} | "
+            f"{b.seed} | {mean_a:.2f} ({machines_text(a.train)}) | "
+            f"{mean_b:.2f} ({machines_text(b.train)}) | {mean_b - mean_a:+.2f} | "
+            f"{speed_text(a.train)} / {speed_text(b.train)} | "
+            f"{a.train.get('commit')} / {b.train.get('commit')} | "
             f"{statistics.median(abs(d) for d, _ in diffs):.2f} | {worst} |"
         )
     lines += [

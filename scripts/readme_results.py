@@ -29,7 +29,7 @@ from dtml.report import (
     per_case,
     short_hardware,
 )
-from dtml.report.hardware import run_hardware, speed_text, wall_text
+from dtml.report.hardware import machines_text, run_hardware, speed_text, wall_text
 from dtml.report.sentences import paired_sentences, pm
 
 SHOW = [  # (table, paper label, README name)
@@ -53,11 +53,6 @@ GLANCE_START, GLANCE_END = "<!-- results-glance:start -->", "<!-- results-glance
 
 def _short(hw: str) -> str:
     return short_hardware(hw).split(",")[0]  # "H200" or "CPU": the column has no room for threads
-
-
-def _machines(record) -> str:
-    """``CPU`` or, for a run moved between machines, each in order (``CPU then H200``)."""
-    return " then ".join(_short(h) for h in run_hardware(record.train))
 
 
 def _contrast(root: Path, hard: list[str], lower) -> str:
@@ -94,8 +89,8 @@ def hardware_line(results: Path, split: str, tail: str) -> str | None:
             (
                 order,
                 f"{b.method} ({b.config['labeled_count']} labeled) seed {b.seed}: "
-                f"{mean_a:.2f} on {_machines(a)} ({speed_text(a.train)} s/it) vs "
-                f"{mean_b:.2f} on {_machines(b)} ({speed_text(b.train)} s/it; "
+                f"{mean_a:.2f} on {machines_text(a.train, _short)} ({speed_text(a.train)} s/it) vs "
+                f"{mean_b:.2f} on {machines_text(b.train, _short)} ({speed_text(b.train)} s/it; "
                 f"largest per-case gap {pair['largest_gap']:.1f})",
             )
         )

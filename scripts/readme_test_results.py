@@ -161,8 +161,9 @@ def retrained_text(label: str, twins: list, groups) -> str:
     """``<label> retrained (seeds 1, 2 on <hardware>, s/it ...): Dice ...``, with the mean on the
     low-scale and the other test scans (``groups``: :func:`dtml.report.intensity.scale_groups`)."""
     row = study_row(label, "stored", twins, groups)
+    walls = ", ".join(wall_text(r.seed, r.train) for r in twins)
     return (
-        f"{label} retrained (the same keys trained again: {', '.join(wall_text(r.seed, r.train) for r in twins)}; "
+        f"{label} retrained (the same keys trained again: {walls}; "
         "[`results/hardware_check`](results/hardware_check/README.md)): "
         f"{pm(row['dice_seeds_mean'], row['dice_seeds_std'])} Dice %"
         f"{' over seeds' * (len(twins) > 1)}, {row['dice_low_scale']:.2f} on the "

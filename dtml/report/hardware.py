@@ -108,6 +108,12 @@ def wall_text(seed: int, train: Mapping[str, Any]) -> str:
     return head.format(" ".join([name, *(r for r in rest if r != "1 thread")])) + speed
 
 
+def machines_text(train: Mapping[str, Any], short=short_hardware) -> str:
+    """Every hardware a run trained on, in order, each written by ``short``: ``CPU, 1 thread``,
+    or ``CPU, 1 thread then H200`` for a run moved between machines."""
+    return " then ".join(short(h) for h in run_hardware(train))
+
+
 def run_hardware(train: Mapping[str, Any]) -> list[str]:
     """Every hardware a run trained on, in order (its stretches); the summary's ``hardware``
     where the stretches are unknown."""

@@ -261,10 +261,10 @@ def test_family(
     """The study's t-tests that have run, read as one family: each with its name, its p and its
     Holm-adjusted p (:func:`dtml.metrics.holm`). Each method's gain under each input and each
     gain's change; the README's retrained-lower-bound variants are a sensitivity check, not in it."""
-    named = [(f"{t['a']} − {t['b']}, `{t['normalization']}` inputs", t) for t in tests]
-    named.append((f"{change_name(tests)}", change))
-    named += [(f"{t['a']} − {t['b']}, `{t['normalization']}` inputs", t) for t in peer_tests]
-    named.append((f"{change_name(peer_tests)}", peer_change))
+    named = []
+    for gains, gain_changed in ((tests, change), (peer_tests, peer_change)):
+        named += [(f"{t['a']} − {t['b']}, `{t['normalization']}` inputs", t) for t in gains]
+        named.append((change_name(gains), gain_changed))
     ran = [(name, t) for name, t in named if t["status"] != "waiting"]
     adjusted = holm([t["p"] for _, t in ran]) if ran else []
     return [
