@@ -197,11 +197,8 @@ def replace_block(readme: str, start: str, end: str, text: str, name: str) -> st
 
 
 def main(argv: list[str]) -> None:
-    from readme_test_results import (  # scripts/ is on sys.path
-        build_glance,
-        build_normalization,
-        build_test,
-    )
+    from readme_glance import build_glance  # scripts/ is on sys.path
+    from readme_test_results import build_normalization, build_test
 
     write = Path(argv[argv.index("--write") + 1]) if "--write" in argv else None
     glance = build_glance(Path("results/cpu_paper"))

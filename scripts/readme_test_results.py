@@ -1,6 +1,6 @@
-"""The README's test-split blocks (``results/cpu_paper``): the opening answer (:func:`build_glance`),
-the paper's benchmark on the 20 test scans (:func:`build_test`) and the input-normalisation study
-(:func:`build_normalization`).
+"""The README's test-split blocks (``results/cpu_paper``): the paper's benchmark on the 20 test
+scans (:func:`build_test`) and the input-normalisation study (:func:`build_normalization`); the
+opening answer is ``readme_glance``'s.
 
 Called by ``scripts/readme_results.py``. Only runs with the release's stored intensities
 (``normalization: stored``) enter the benchmark's table; the normalisation study puts them beside
@@ -28,26 +28,21 @@ from dtml.report.intensity import SCALE_FILE, low_scale_sentence, read_scale, sc
 from dtml.report.normalization import (
     dice_by_case,
     gain_change,
-    gain_test,
     normalization_study,
     runs_done,
     study_row,
     study_runs,
 )
 from dtml.report.normalization_report import (
-    both_p,
-    change_brief,
     change_sentence,
     family_sentence,
-    gain_brief,
     gain_bullets,
-    peer_brief,
     peer_bullets,
     study_table,
 )
 from dtml.report.notes import speed_spread
-from dtml.report.sentences import num, paired_sentences, pm, seeds_text
-from dtml.report.stats import PLANNED_SEEDS, missing_seeds
+from dtml.report.sentences import num, paired_sentences, pm
+from dtml.report.stats import PLANNED_SEEDS
 
 ROWS = [  # (table, label, README name) in the benchmark's queue order (plans/benchmark.yaml)
     (3, "V-Net (lower bound)", "V-Net lower bound (16 labeled) = M_s only"),
@@ -259,32 +254,6 @@ def retrained_bullets(study, twins: list) -> list[str]:
     ]
 
 
-def _mean_speed(records: list) -> str:
-    speeds = [r.train["seconds_per_iteration"] for r in records]
-    return f"{sum(speeds) / len(speeds):.2f} s/it"
-
-
-def retrained_brief(runs: dict[str, list], study, twins: list) -> str | None:
-    """The glance's line on the `stored` lower bound's keys trained again on another machine
-    (``twins``, :func:`retrained`): both machines' speeds, its Dice, the gain and the gain change
-    with it; None while either has no test."""
-    lower = runs["V-Net (lower bound)"]
-    gain = gain_test("stored", {**runs, "V-Net (lower bound)": twins}, study.groups)
-    change = retrained_change(study, twins)
-    if "waiting" in (gain["status"], change["status"]):
-        return None
-    row = study_row("V-Net (lower bound)", "stored", twins, study.groups)
-    pending = f" (preliminary, missing {gain['waiting_for']})" if gain["waiting_for"] else ""
-    return (
-        "The committed `stored` lower bound was trained on another machine than its keys' "
-        f"retrains ({_mean_speed(lower)} against {_mean_speed(twins)}; "
-        "[`results/hardware_check`](results/hardware_check/README.md)). With the retrains "
-        f"({pm(row['dice_seeds_mean'], row['dice_seeds_std'])} Dice %){pending}, DTML's `stored` "
-        f"gain is {gain['mean_diff']:+.2f} ({both_p(gain)}) and normalised inputs change it by "
-        f"{change['change']:+.2f} ({both_p(change)})."
-    )
-
-
 def build_normalization(out: Path) -> str:
     """The normalisation study's block: its table; one sentence per gain test and gain change
     (``waiting for ...`` while runs are missing), DTML's then mean teacher's, each also with the
@@ -331,56 +300,3 @@ def build_normalization(out: Path) -> str:
         "Computed from the committed runs by `scripts/readme_results.py`:\n"
     )
     return text + "".join(f"- {b}\n" for b in bullets)
-
-
-def _cell(runs: list) -> str:
-    """Dice % mean ± std over seeds, naming the planned seeds still missing; "queued" for none."""
-    if not runs:
-        return "queued"
-    agg = aggregate(runs, "dice", 100.0)
-    missing = missing_seeds(runs)
-    text = pm(agg["seeds_mean"], agg["seeds_std"])
-    return f"{text} (missing {seeds_text(missing)})" if missing else text
-
-
-def glance_lines(
-    runs: dict[str, list], volume: dict[str, list], study, lower_twins: list
-) -> list[str]:
-    """A short table of every row with a run, with the release's stored intensities and with
-    re-z-scored ones (``volume``, the study's rows only) beside the paper's Dice; then the study's
-    gains and its change in short (each says what it waits for), the same with the stored lower
-    bound's keys trained again on another machine (``lower_twins``, when there are any) and the
-    rows with no run yet."""
-    paper = _paper_dice()
-    lines = [
-        "| row | ours, `stored` inputs | ours, `volume` inputs (re-z-scored) | paper |",
-        "| --- | --- | --- | --- |",
-    ]
-    queued = []
-    for _, label, name in ROWS:
-        if not runs[label] and not volume.get(label):
-            queued.append(name.split(" (")[0])
-            continue
-        rescaled = _cell(volume[label]) if label in volume else "not in the study"
-        lines.append(
-            f"| {name} | {_cell(runs[label])} | {rescaled} | "
-            f"{num(paper.get(_label_in_paper(label)), missing='–')} |"
-        )
-    bullets = [gain_brief(study.tests), change_brief(study.change, study.groups)]
-    again = retrained_brief(runs, study, lower_twins) if lower_twins else None
-    if again:
-        bullets.append(again)
-    bullets.append(peer_brief(study.peer_tests, study.peer_change))
-    if queued:
-        bullets.append(f"Not in the table, no run yet: {'; '.join(queued)}.")  # names hold commas
-    return [*lines, "", *(f"- {b}" for b in bullets)]
-
-
-def build_glance(out: Path) -> str:
-    """The README's opening block: :func:`glance_lines` from the committed runs of ``out``."""
-    records = committed_records(out)
-    study = normalization_study(records, read_scale(out.parent / SCALE_FILE))
-    runs = runs_by_row(out)
-    twins = retrained(runs["V-Net (lower bound)"], out.parent)
-    lines = glance_lines(runs, study_runs(records, "volume"), study, twins)
-    return "\n".join(lines) + "\n"

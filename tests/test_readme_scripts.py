@@ -31,6 +31,12 @@ def scripts():
         sys.path.remove(str(ROOT / "scripts"))
 
 
+@pytest.fixture(scope="module")
+def glance(scripts):
+    """``readme_glance``, imported while ``scripts`` holds scripts/ on sys.path."""
+    return importlib.import_module("readme_glance")
+
+
 NORMS = ("stored", "volume")
 
 
@@ -89,15 +95,16 @@ def test_replace_block_swaps_only_the_marked_text(scripts):
         readme.replace_block(text, "<!-- c -->", "<!-- b -->", "new\n", "R")
 
 
-def test_a_glance_cell_names_the_missing_seeds_in_the_singular_or_plural(scripts, record):
-    test_results, _ = scripts
+def test_a_glance_cell_names_the_missing_seeds_in_the_singular_or_plural(glance, record):
     runs = [record("ua_mt", s, [0.8, 0.7, 0.9]) for s in (1, 2)]
-    assert test_results._cell(runs) == "80.00 ± 0.00 (missing seed 3)"
-    assert test_results._cell(runs[:1]) == "80.00 (missing seeds 2, 3)"
-    assert test_results._cell([]) == "queued"
+    assert glance._cell(runs) == "80.00 ± 0.00 (missing seed 3)"
+    assert glance._cell(runs[:1]) == "80.00 (missing seeds 2, 3)"
+    assert glance._cell([]) == "queued"
 
 
-def test_glance_puts_each_row_beside_its_rescaled_twin_and_the_paper(scripts, tmp_path, record):
+def test_glance_puts_each_row_beside_its_rescaled_twin_and_the_paper(
+    scripts, glance, tmp_path, record
+):
     from types import SimpleNamespace
 
     from dtml.report.intensity import read_scale, scale_groups
@@ -118,7 +125,7 @@ def test_glance_puts_each_row_beside_its_rescaled_twin_and_the_paper(scripts, tm
     study = SimpleNamespace(
         tests=tests, change=change, peer_tests=peer, peer_change=peer_change, groups=groups
     )
-    lines = test_results.glance_lines(runs, volume, study, lower_twins=[])
+    lines = glance.glance_lines(runs, volume, study, lower_twins=[])
     assert lines[2:5] == [
         "| V-Net lower bound (16 labeled) = M_s only | 60.00 ± 0.00 | 80.00 (missing seeds 2, 3) "
         "| 86.03 |",
@@ -132,15 +139,55 @@ def test_glance_puts_each_row_beside_its_rescaled_twin_and_the_paper(scripts, tm
         "seeds 1, 2, 3 and V-Net (lower bound) seeds 2, 3."
     )
     assert lines[7].startswith("- Normalised inputs change that gain by: waiting for")
-    assert lines[8] == (
+    assert lines[8] == (  # per scan -10, 0, +10 against UA-MT's one seed
+        "- The other paired tests over the 3 test scans, `stored` inputs: DTML − UA-MT +0.00 "
+        "(t-test p = 1.000, Wilcoxon p = 1.000; preliminary, missing UA-MT seeds 2, 3). Of these "
+        "2 t-tests, the gain above included, 0 lie below 0.05 uncorrected, 0 with Holm's "
+        "correction."
+    )
+    assert lines[9] == (
         "- Mean teacher − V-Net (lower bound), a post-hoc check (not a claim of the paper): with "
         "`stored` inputs waiting for Mean teacher seeds 1, 2, 3; with `volume` inputs waiting for "
         "Mean teacher seeds 1, 2, 3 and V-Net (lower bound) seeds 2, 3."
     )
-    assert lines[9].startswith(
+    assert lines[10].startswith(
         "- Not in the table, no run yet: V-Net upper bound; Mean teacher; DTC;"
     )
-    assert lines[9].endswith("; DTML, M_d trained with L_dis + L_mask.") and len(lines) == 10
+    assert lines[10].endswith("; DTML, M_d trained with L_dis + L_mask.") and len(lines) == 11
+
+
+def test_claims_brief_counts_every_tested_pair_and_says_when_the_gain_is_not_one(glance, record):
+    runs = {label: [] for _, label, _ in glance.ROWS}
+    runs["DTML"] = [record("dtml", s, [0.9, 0.85, 0.9]) for s in (1, 2, 3)]
+    runs["Mean teacher"] = [record("mean_teacher", s, [0.9, 0.8, 0.9]) for s in (1, 2, 3)]
+    assert glance.claims_brief(runs) is None  # one test: nothing to read together
+    runs["DTC"] = [record("dtc", s, [0.5, 0.85, 0.9]) for s in (1, 2, 3)]
+    line = glance.claims_brief(runs)  # the lower bound has no run: the gain is not among them
+    assert line.startswith(
+        "The other paired tests over the 3 test scans, `stored` inputs: DTML − Mean teacher "
+        "+1.67 (t-test p = 0.423"
+    )
+    assert "; DTML − DTC +13.33 (t-test p = 0.423" in line
+    assert line.endswith(
+        "Of these 2 t-tests, 0 lie below 0.05 uncorrected, 0 with Holm's correction."
+    )
+
+
+def test_volume_line_sets_the_semi_supervised_rows_against_the_labeled_v_net(glance, record):
+    volume = {"V-Net (lower bound)": [], "DTML": [record("dtml", 1, [0.7, 0.8, 0.9])]}
+    assert glance.volume_line(volume) is None  # no V-Net to set them against
+    volume["V-Net (lower bound)"] = [record("supervised", 1, [0.8, 0.8, 0.8])]
+    volume["V-Net (upper bound)"] = [record("supervised", 1, [0.9, 0.9, 0.9])]  # labeled only
+    assert glance.volume_line(volume) == (  # a tie is not above
+        "With `volume` inputs, no row that also learns from the unlabeled scans scores above the "
+        "16-labeled V-Net (80.00 Dice %; DTML 80.00): once the inputs are normalised, the "
+        "unlabeled scans add no Dice on the mean."
+    )
+    volume["Mean teacher"] = [record("mean_teacher", 1, [0.9, 0.8, 0.9])]
+    assert glance.volume_line(volume) == (
+        "With `volume` inputs, Mean teacher scores above the 16-labeled V-Net (80.00 Dice %; "
+        "DTML 80.00, Mean teacher 86.67)."
+    )
 
 
 def test_retrained_text_gives_the_twins_mean_and_their_low_scale_split(scripts, tmp_path, record):

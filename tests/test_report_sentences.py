@@ -8,6 +8,7 @@ import pytest
 from scipy import stats
 
 from dtml.report.sentences import (
+    holm_counts,
     holm_sentence,
     num,
     p_text,
@@ -100,6 +101,13 @@ def test_result_text_opens_with_its_detail_and_names_the_measure_of_its_unit():
 def test_p_values_print_three_decimals_and_never_a_zero():
     assert p_text(0.0667) == "p = 0.067" and p_text(0.0004) == "p < 0.001"
     assert p_text(0.0005) == "p = 0.001" and p_text(float("nan")) == "p = nan"
+
+
+def test_holm_counts_rejections_before_and_after_the_correction():
+    # Holm: sorted 0.01, 0.03, 0.04 -> 0.03, 0.06, 0.06
+    assert holm_counts([0.04, 0.01, 0.03]) == (3, 1)
+    assert holm_counts([0.01, 0.02], alpha=0.01) == (0, 0)  # below 0.01 means strictly below
+    assert holm_counts([math.nan, 0.001]) == (1, 1)  # NaN (no difference at all) rejects nothing
 
 
 def test_holm_sentence_counts_raw_and_corrected_rejections():

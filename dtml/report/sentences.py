@@ -6,7 +6,8 @@
   and put first by :func:`preliminary`;
 * one wording for a paired test over the scans: :func:`result_text` (difference, median, how
   many scans, t, p and :func:`verdict`), :func:`paired_sentence` (A vs B), :func:`paired_sentences`
-  (a list of pairs of rows) and :func:`holm_sentence` (several tests read together).
+  (a list of pairs of rows), :func:`holm_counts` and :func:`holm_sentence` (several tests read
+  together).
 """
 
 from __future__ import annotations
@@ -116,14 +117,19 @@ def paired_sentence(
     return f"{preliminary(head, waiting)}: {result_text(test, name_a, scans)}"
 
 
+def holm_counts(pvalues: Sequence[float], alpha: float = ALPHA) -> tuple[int, int]:
+    """``(raw, kept)``: how many p-values lie below ``alpha`` uncorrected and after Holm's
+    correction for their number (:func:`dtml.metrics.holm`)."""
+    pvalues = [1.0 if math.isnan(p) else p for p in pvalues]  # NaN: every difference was zero
+    return sum(p < alpha for p in pvalues), sum(p < alpha for p in holm(pvalues))
+
+
 def holm_sentence(pvalues: Sequence[float], alpha: float = ALPHA) -> str | None:
     """How many of several paired tests stay below ``alpha`` once corrected for their number
-    (:func:`dtml.metrics.holm`); None for fewer than 2 tests."""
+    (:func:`holm_counts`); None for fewer than 2 tests."""
     if len(pvalues) < 2:
         return None
-    pvalues = [1.0 if math.isnan(p) else p for p in pvalues]  # NaN: every difference was zero
-    raw = sum(p < alpha for p in pvalues)
-    kept = sum(p < alpha for p in holm(pvalues))
+    raw, kept = holm_counts(pvalues, alpha)
     return (
         f"These {len(pvalues)} paired tests are read together: {raw} of them below {alpha:g} "
         f"uncorrected, {kept} with Holm's correction for {len(pvalues)} tests."
