@@ -242,16 +242,17 @@ def retrained_change(study, twins: list, tests: list | None = None) -> dict:
     return gain_change(found, {**study.case_dice, "stored": stored}, study.groups)
 
 
-def retrained_bullets(study, twins: list) -> list[str]:
-    """The `stored` lower bound retrained on another machine (``twins``, :func:`retrained`): its
-    row, and the study's gain change with those runs in place of the committed ones."""
+def retrained_change_line(study, twins: list, peer: bool = False) -> str:
+    """The study's gain change (DTML's; mean teacher's with ``peer``) with the `stored` lower
+    bound's retrained keys (``twins``, :func:`retrained`) in place of its committed runs; the
+    twins' own row is in the benchmark's block, said once."""
+    tests = study.peer_tests if peer else study.tests
+    subject = f"{tests[0]['a']}'s gain change" if peer else "Gain change"
     head = (
-        "Gain change with the `stored` lower bound's retrained keys in place of its committed runs"
+        f"{subject} with the `stored` lower bound's retrained keys (their row: the benchmark's "
+        "notes above) in place of its committed runs"
     )
-    return [
-        retrained_text("`stored` V-Net (lower bound)", twins, study.groups) + ".",
-        change_sentence(retrained_change(study, twins), study.groups, head),
-    ]
+    return change_sentence(retrained_change(study, twins, tests), study.groups, head)
 
 
 def build_normalization(out: Path) -> str:
@@ -267,15 +268,10 @@ def build_normalization(out: Path) -> str:
     stored_lower = study_runs(records, "stored")["V-Net (lower bound)"]
     twins = retrained(stored_lower, out.parent)
     if twins:  # the stored row on the machine of the retrains, beside the volume runs
-        bullets.extend(retrained_bullets(study, twins))
+        bullets.append(retrained_change_line(study, twins))
     bullets.extend(peer_bullets(study))
     if twins:  # mean teacher's change also rests on the stored lower bound of another machine
-        head = (
-            f"{study.peer_tests[0]['a']}'s gain change with the `stored` lower bound's retrained "
-            "keys in place of its committed runs"
-        )
-        peer = retrained_change(study, twins, study.peer_tests)
-        bullets.append(change_sentence(peer, study.groups, head))
+        bullets.append(retrained_change_line(study, twins, peer=True))
     family = family_sentence(study)
     bullets += [family] if family else []
     by_row = {
