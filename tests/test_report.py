@@ -17,9 +17,9 @@ from runfolders import CASES, make_run
 
 from dtml import report
 from dtml.experiments import EXTRA_ROWS, TABLES
-from dtml.report.notes import caveats_once, shown_tables, table_kind
 from dtml.report.portable import portable_config, portable_summary
 from dtml.report.render import show_table
+from dtml.report.shown import caveats_once, shown_tables, summary_markdown, table_kind
 from dtml.viz.results import plot_table_cases, plot_vs_paper
 
 
@@ -600,6 +600,42 @@ def test_shown_tables_are_titled_by_what_they_are(tmp_path):
     seeds = [n for n in notes if "seed(s)" in n]
     assert len(seeds) == 1 and seeds[0].endswith("[dev-split study; pipeline check]")
     assert [n for n in notes if "ci profile" in n][0].endswith("[pipeline check]")
+
+
+def test_an_input_study_is_shown_beside_the_benchmark_with_its_own_rows_only(tmp_path):
+    def run(method, normalization, dice):
+        return make_run(
+            tmp_path / normalization,
+            method,
+            1,
+            dice,
+            profile="cpu",
+            eval_split="test",
+            split="paper",
+            normalization=normalization,
+        )
+
+    records = report.collect(
+        [
+            run("supervised", "stored", [0.7, 0.6]),
+            run("sdf_only", "stored", [0.7, 0.7]),
+            run("supervised", "volume", [0.8, 0.8]),
+        ]
+    )
+    bench, study = shown_tables(2, [("committed", records)])
+    assert bench.paper and bench.tag == "test" and "the paper's benchmark" in bench.title
+    assert "not run yet" in report.to_markdown(bench.result.rows, compact=True)  # DTML rows
+    assert (
+        not study.paper and study.tag == "volume" and study.name == "input study, `volume` inputs"
+    )
+    assert "input-normalisation study" in study.title and "not a second one" in study.title
+    assert bench.name == "test-split benchmark" and "setting" not in bench.title
+    assert [r["label"] for r in study.result.rows] == ["M_s only"]  # never planned: not shown
+    assert not [k for k in study.result.rows[0] if k.startswith("paper_")]
+    said = summary_markdown([bench, study], [("M_d only", "M_s only")])
+    ours, theirs = said.split("**input study, `volume` inputs**")
+    assert "On these runs M_d only is above M_s only by 5.00 Dice points" in ours
+    assert "M_d only" not in theirs.split("**Read with care**")[0]  # a pair it does not hold
 
 
 def test_failed_cases_are_named_in_one_sentence(tmp_path):

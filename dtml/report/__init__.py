@@ -18,7 +18,8 @@ row holds), :mod:`~dtml.report.stats` (aggregation, paired test, planned seeds),
 :mod:`~dtml.report.tables` (the tables and their provenance), :mod:`~dtml.report.notes` (notes
 and caveats), :mod:`~dtml.report.render` (markdown, CSV, JSON) and :mod:`~dtml.report.hardware`
 (hardware names as shown); everything public of these is re-exported here. Imported from where
-they live: :mod:`~dtml.report.sentences` (numbers and paired tests as sentences) and the modules
+they live: :mod:`~dtml.report.shown` (the tables a notebook shows and what they say),
+:mod:`~dtml.report.sentences` (numbers and paired tests as sentences) and the modules
 of the input-normalisation study (issue 12), :mod:`~dtml.report.intensity` (the low-scale test
 scans), :mod:`~dtml.report.normalization` (the study's rows and tests) and
 :mod:`~dtml.report.normalization_report` (its text and files).

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from dtml.experiments import TABLES, Row
 from dtml.report.hardware import hardware_text, training_stretches
-from dtml.report.records import RunRecord
 from dtml.report.rows import find_row, row_records
 from dtml.report.sentences import result_text, seeds_text
 from dtml.report.settings import _fmt_spacing, inputs_note
@@ -18,7 +16,6 @@ from dtml.report.tables import (
     NOT_RUN,
     PAPER_SPACING_MM,
     SettingTable,
-    tables_by_setting,
     variant_tag,
 )
 
@@ -244,113 +241,3 @@ def _fewer_seeds(result: SettingTable) -> str:
         if row["status"] == "ok" and set(row["seeds"].split(";")) != every
     ]
     return f" ({'; '.join(fewer)})" if fewer else ""
-
-
-# what a table shows, by its provenance (table_kind) -> a short name for sentences and caveats
-KIND_NAMES = {
-    "test": "test-split benchmark",
-    "dev": "dev-split study",
-    "check": "pipeline check",
-    "none": "no runs yet",
-    "other": "other setting",
-}
-
-
-def table_kind(prov: Mapping[str, Any]) -> str:
-    """What a table's runs are: "none" (no evaluated run), "check" (the synthetic phantom or the
-    ci profile: the pipeline runs, nothing about the paper), "test" (real data scored on the
-    paper's test scans: the benchmark), "dev" (real data scored on our validation carve-out of
-    train.list: a study) or "other"."""
-    if not prov.get("runs"):
-        return "none"
-    if prov.get("real_data") is False or prov.get("profile") == "ci":
-        return "check"
-    if prov.get("real_data") and prov.get("eval_split") == "test":
-        return "test"
-    if prov.get("real_data") and prov.get("eval_split") == "dev":
-        return "dev"
-    return "other"
-
-
-def shows_paper(prov: Mapping[str, Any]) -> bool:
-    """Whether the paper's numbers belong beside a table: only beside real-data runs scored on the
-    paper's test scans (or beside no runs at all: then they are the target, ours "not run yet").
-    A dev-split study scores other scans, a pipeline check a phantom or a toy schedule."""
-    return table_kind(prov) in ("test", "none")
-
-
-def table_title(result: SettingTable, where: str) -> str:
-    """A heading naming what the table is (benchmark, dev-split study, pipeline check), its
-    profile, data and seeds (:func:`describe_source`) and where its runs were read."""
-    n, prov = result.table_no, result.provenance
-    kind = table_kind(prov)
-    source = describe_source(result)
-    if kind == "none":
-        return f"Table {n} from {where}: no runs yet, every reimplemented row is not run yet"
-    if kind == "check":
-        return (
-            f"Pipeline check, not the paper's Table {n} ({source}; {prov.get('iterations')} "
-            f"iterations), from {where}"
-        )
-    if kind == "test":
-        return (
-            f"Table {n}, the paper's benchmark: the {prov.get('n_eval_cases')} test scans of "
-            f"test.list ({source}), from {where}"
-        )
-    if kind == "dev":
-        return (
-            f"Table {n} rows, dev split: {prov.get('n_eval_cases')} validation scans carved from "
-            f"train.list; a study, not the benchmark ({source}), from {where}"
-        )
-    return f"Table {n} ({source}), from {where}"
-
-
-@dataclass
-class ShownTable:
-    """One table a notebook shows: a short ``name`` (for sentences and caveats), a file ``tag``,
-    its ``title``, the table, and whether the paper's numbers stand beside it."""
-
-    name: str
-    tag: str
-    title: str
-    result: SettingTable
-    paper: bool
-
-
-def shown_tables(
-    table_no: int,
-    sources: Sequence[tuple[str, Iterable[RunRecord]]],
-    rows: Sequence[Row] | None = None,
-) -> list[ShownTable]:
-    """The tables of ``sources`` ((where, records), in order): one per source and setting, never
-    mixed. The paper's columns only where :func:`shows_paper`; without them, rows the paper alone
-    reports (not reimplemented) are left out, since they would be empty."""
-    rows = list(rows) if rows is not None else TABLES[table_no]
-    out: list[ShownTable] = []
-    for where, records in sources:
-        tables = tables_by_setting(table_no, list(records), rows)
-        for i, result in enumerate(tables):
-            kind = table_kind(result.provenance)
-            paper = shows_paper(result.provenance)
-            if not paper:
-                own = [r for r in rows if r.reimplemented]
-                (result,) = tables_by_setting(table_no, result.records, own, paper=False)
-            part = f" (setting {i + 1} of {len(tables)})" if len(tables) > 1 else ""
-            name = KIND_NAMES[kind] + (f" {i + 1}" if len(tables) > 1 else "")
-            name += f", {where}" if kind in ("none", "other") else ""
-            tag = kind + (str(i + 1) if len(tables) > 1 else "")
-            out.append(ShownTable(name, tag, table_title(result, where) + part, result, paper))
-    return out
-
-
-def caveats_once(tables: Sequence[ShownTable]) -> list[str]:
-    """The caveats of every shown table with runs, each stated once; with several such tables each
-    names, in brackets, the tables it applies to. (A table without runs says so in its title.)"""
-    with_runs = [t for t in tables if t.result.records]
-    applies: dict[str, list[str]] = {}
-    for t in with_runs:
-        for note in caveats(t.result.provenance):
-            applies.setdefault(note, []).append(t.name)
-    if len(with_runs) < 2:
-        return list(applies)
-    return [f"{note} [{'; '.join(names)}]" for note, names in applies.items()]

@@ -219,7 +219,7 @@ def table_markdown(
 
     ``compact``: at most 8 columns (:func:`compact_columns`); ``all_columns``: the file holding
     every column, named on a line under the table; ``notes=False`` leaves the caveats out (a
-    notebook states them once, :func:`dtml.report.notes.caveats_once`).
+    notebook states them once, :func:`dtml.report.shown.caveats_once`).
     """
     lines = [f"### {title}", "", to_markdown(result.rows, compact=compact)]
     if all_columns is not None:
