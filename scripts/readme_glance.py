@@ -13,8 +13,8 @@ from pathlib import Path
 from readme_test_results import (  # scripts/ is on sys.path
     CLAIMS,
     ROWS,
-    _label_in_paper,
-    _paper_dice,
+    label_in_paper,
+    paper_dice,
     retrained,
     retrained_change,
     runs_by_row,
@@ -131,7 +131,7 @@ def glance_lines(
     the stored lower bound's keys trained again on another machine (``lower_twins``, when there
     are any), the benchmark's other tests (:func:`claims_brief`), mean teacher's gain
     (:func:`volume_line` after it) and the rows with no run yet."""
-    paper = _paper_dice()
+    paper = paper_dice()
     lines = [
         "| row | ours, `stored` inputs | ours, `volume` inputs (re-z-scored) | paper |",
         "| --- | --- | --- | --- |",
@@ -144,7 +144,7 @@ def glance_lines(
         rescaled = _cell(volume[label]) if label in volume else "not in the study"
         lines.append(
             f"| {name} | {_cell(runs[label])} | {rescaled} | "
-            f"{num(paper.get(_label_in_paper(label)), missing='–')} |"
+            f"{num(paper.get(label_in_paper(label)), missing='–')} |"
         )
     bullets = [gain_brief(study.tests), change_brief(study.change, study.groups)]
     again = retrained_brief(runs, study, lower_twins) if lower_twins else None

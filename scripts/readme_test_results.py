@@ -69,11 +69,13 @@ CLAIMS = [  # (A, B, what the paper claims of A vs B)
 ]
 
 
-def _paper_dice() -> dict[str, float]:
+def paper_dice() -> dict[str, float]:
+    """The paper's Dice % of every row of its Tables 1-3, by label."""
     return {r["method"]: r["dice"] for n in (1, 2, 3) for r in paper_table(n)}
 
 
-def _label_in_paper(label: str) -> str:
+def label_in_paper(label: str) -> str:
+    """A row's label in the paper's tables: DTML is Table 1's L_seg/L_mask row there too."""
     return "DTML (L_seg/L_mask)" if label == "DTML" else label
 
 
@@ -92,14 +94,14 @@ def runs_by_row(out: Path) -> dict[str, list]:
 
 
 def table_lines(runs: dict[str, list]) -> list[str]:
-    paper = _paper_dice()
+    paper = paper_dice()
     lines = [
         "| row | seeds | ours Dice % (over seeds) | ours Dice % (over the 20 scans × seeds) "
         "| paper Dice % | ours - paper | trained on: wall time / run (s/it) |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for _, label, name in ROWS:
-        p = paper.get(_label_in_paper(label))
+        p = paper.get(label_in_paper(label))
         found = sorted(runs[label], key=lambda r: r.seed)
         seeds = f"{len(found)} of {len(PLANNED_SEEDS)}"
         if not found:
