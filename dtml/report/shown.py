@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from dtml.experiments import TABLES, Row
+from dtml.report.normalization import normalization_of
 from dtml.report.notes import caveats, compare, describe_source, paper_gap, row_notes
 from dtml.report.records import RunRecord
-from dtml.report.settings import inputs_note
 from dtml.report.tables import SettingTable, tables_by_setting
 
 # what a table shows, by its provenance (table_kind) -> a short name for sentences and caveats
@@ -53,7 +53,7 @@ def is_input_study(result: SettingTable) -> bool:
     return (
         table_kind(result.provenance) == "test"
         and bool(result.records)
-        and bool(inputs_note(result.records[0].config))
+        and normalization_of(result.records[0]) != "stored"
     )
 
 
@@ -116,7 +116,9 @@ def shown_tables(
     out: list[ShownTable] = []
     for where, records in sources:
         tables = tables_by_setting(table_no, list(records), rows)
-        settings = [t for t in tables if not is_input_study(t)]  # numbered among themselves
+        studies, settings = [], []  # settings are numbered among themselves
+        for t in tables:
+            (studies if is_input_study(t) else settings).append(t)
         several = len(settings) > 1
         for i, result in enumerate(settings):
             kind = table_kind(result.provenance)
@@ -129,8 +131,8 @@ def shown_tables(
             name += f", {where}" if kind in ("none", "other") else ""
             tag = kind + (str(i + 1) if several else "")
             out.append(ShownTable(name, tag, table_title(result, where) + part, result, paper))
-        for result in (t for t in tables if is_input_study(t)):  # after the benchmark
-            inputs = result.records[0].config["normalization"]
+        for result in studies:  # after the benchmark
+            inputs = normalization_of(result.records[0])
             ran = {r["label"] for r in result.rows if r["status"] == "ok"}
             own = [r for r in rows if r.reimplemented and r.label in ran]
             (result,) = tables_by_setting(table_no, result.records, own, paper=False)
