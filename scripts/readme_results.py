@@ -109,7 +109,7 @@ def build_dev(out: Path) -> str:
     records = [r for r in committed_records(out) if r.evaluated]
     rows = rows_by_label((2, 3))
     runs = {label: [r for r in records if matches(rows[label], r)] for _, label, _ in SHOW}
-    published = {  # what publish computed, the paper's numbers included
+    published = {  # what publish computed (a dev table: no paper columns)
         r["label"]: r
         for n in (2, 3)
         for r in json.loads((out / f"table{n}.json").read_text())["rows"]

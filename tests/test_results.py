@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from dtml.config import NON_RESULT_FIELDS
-from dtml.experiments import shown_rows
-from dtml.report import committed_records, tables_by_setting
+from dtml.publish import published_tables
+from dtml.report import committed_records
 from dtml.report.intensity import read_scale
 from dtml.report.normalization import normalization_study
 
@@ -20,13 +20,16 @@ def test_committed_tables_follow_from_the_committed_runs(folder):
     out = RESULTS / folder
     records = committed_records(out)
     assert records, f"{out}/runs: no committed run provenance"
-    for table_file in sorted(out.glob("table*.json")):
-        table, _, setting = table_file.stem.removeprefix("table").partition("_setting")
-        n, index = int(table), int(setting or 1) - 1  # publish names the i-th setting _setting<i>
-        result = [t for t in tables_by_setting(n, records, shown_rows(n)) if t.records][index]
+    tables = dict(published_tables(records))
+    assert {f.stem for f in out.glob("table*.json")} == set(tables), out  # none stale, none missing
+    for name, shown in tables.items():
+        table_file = out / f"{name}.json"
+        result = shown.result
         committed = json.loads(table_file.read_text())["rows"]
         ours = {r["label"]: r for r in result.rows}
+        assert [r["label"] for r in committed] == list(ours), table_file
         for row in committed:
+            assert ("paper_dice" in row) == shown.paper, (table_file, "paper columns")
             for key in (
                 "status",
                 "n_seeds",
