@@ -1,6 +1,7 @@
 """Fake run folders for the report tests: the files and keys ``dtml.train`` (config.yaml,
 train_summary.json, log.csv, final.pt) and ``dtml.evaluate`` (eval-<split>-<mode>/summary.json and
-cases.csv) leave, with per-case values chosen so every aggregate has a hand-computed answer.
+cases.csv) leave, with per-case values chosen so every aggregate has a hand-computed answer; and
+``by_label``, a table's rows by label.
 """
 
 from __future__ import annotations
@@ -129,3 +130,8 @@ def make_run(
         eval_summary["spacing_mm"] = [spacing] * 3
     (out / "summary.json").write_text(json.dumps(eval_summary))
     return run
+
+
+def by_label(rows):
+    """A table's rows by their label."""
+    return {r["label"]: r for r in rows}

@@ -245,31 +245,3 @@ def test_viewer_slice_and_widget_load_each_case_once():
     assert loads == ["b", "a"] and z_box.max == SHAPE[2] - 1 and z_box.value == 2
     with pytest.raises(ValueError, match="initial"):
         vv.case_viewer(["a"], load, initial="c")
-
-
-# --- dtml.viz.results -----------------------------------------------------------------------------
-
-
-def test_plot_vs_paper_clips_the_lower_error_bar_at_zero_and_shows_the_title():
-    from matplotlib.container import ErrorbarContainer
-
-    from dtml.viz.results import plot_vs_paper
-
-    row = {"label": "DTML", "status": "ok"}
-    for key, mean, std, paper in (
-        ("dice", 80.0, 2.0, 90.12),
-        ("jaccard", 70.0, 2.0, 82.14),
-        ("asd_mm", 1.0, 3.0, 1.14),  # mean - std < 0: the bar must stop at 0
-        ("hd95_mm", 5.0, 1.0, 4.38),
-    ):
-        row |= {f"{key}_seeds_mean": mean, f"{key}_seeds_std": std, f"paper_{key}": paper}
-    fig = plot_vs_paper([row], title="profile 'cpu', real LA")
-    assert fig._suptitle.get_text() == "profile 'cpu', real LA"
-    bottoms = {}
-    for ax, key in zip(fig.axes, ("dice", "jaccard", "asd_mm", "hd95_mm"), strict=True):
-        bars = next(c for c in ax.containers if isinstance(c, ErrorbarContainer))
-        (segment,) = bars.lines[2][0].get_segments()
-        bottoms[key], top = segment[:, 1].min(), segment[:, 1].max()
-        assert top == pytest.approx(row[f"{key}_seeds_mean"] + row[f"{key}_seeds_std"])
-    assert bottoms["asd_mm"] == 0.0
-    assert bottoms["hd95_mm"] == pytest.approx(4.0) and bottoms["dice"] == pytest.approx(78.0)
