@@ -3,7 +3,8 @@
 Errors a user can act on (a bad option or ``--set`` value, a missing or corrupt file, a missing data
 folder, a folder that is not a run, a run another process is training) end the command with ONE
 line on stderr, ``dtml: error: <message naming the file, case or key>``, and exit status 2.
-``--debug`` anywhere on the command line shows the full traceback instead.
+``--debug`` anywhere on the command line shows the full traceback instead. A training run stopped
+by SIGTERM checkpoints its current step, prints ``dtml: stopped: ...`` and exits with status 143.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ CONFIG_FIELDS = {f.name: str(f.type) for f in fields(TrainConfig)}
 
 DEBUG_FLAG = "--debug"
 USAGE_EXIT = 2
+STOPPED_EXIT = 128 + 15  # as a process ended by SIGTERM: the run stopped, its checkpoint resumes it
 METHOD_NAMES = "supervised|sdf_only|dtml|dtml_labeled|mean_teacher|ua_mt|dtc"
 
 
@@ -238,6 +240,11 @@ def _is_user_error(error: BaseException) -> bool:
     return train_module is not None and isinstance(error, train_module.RunLocked)
 
 
+def _is_stop(error: BaseException) -> bool:
+    train_module = sys.modules.get("dtml.train")
+    return train_module is not None and isinstance(error, train_module.TrainingStopped)
+
+
 def error_line(error: BaseException) -> str:
     """``dtml: error: <message>`` on one line (a KeyError says which key was missing)."""
     if isinstance(error, KeyError) and len(error.args) == 1:
@@ -288,6 +295,9 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit(USAGE_EXIT) from None
         raise
     except Exception as error:
+        if _is_stop(error):  # not an error: the run was told to stop and can resume
+            print(f"dtml: stopped: {error}", file=sys.stderr)
+            raise SystemExit(STOPPED_EXIT) from None
         if not _is_user_error(error):
             raise
         print(error_line(error), file=sys.stderr)

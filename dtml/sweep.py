@@ -10,8 +10,8 @@ defined by the plan alone.
 
 ``--indices 0-8,12`` picks runs by index (with ``--only``: both must hold). On a machine lent for a
 fixed time, ``--time-limit S`` ends the local executor after S seconds (runs still training are
-stopped and keep their last checkpoint, from which the next sweep resumes) and ``--start-within S``
-starts no run after S seconds (``scripts/device_sweep.py``, ``docs/gpu.md``).
+stopped after their current step, which they checkpoint, and the next sweep resumes them) and
+``--start-within S`` starts no run after S seconds (``scripts/device_sweep.py``, ``docs/gpu.md``).
 """
 
 from __future__ import annotations
@@ -92,7 +92,8 @@ def execute(plan_path: str, index: int, data: str | None, extra: dict | None = N
 
 def _stop(procs: list[subprocess.Popen], grace: float = 20.0) -> None:
     """End run processes: SIGTERM to all, SIGKILL to any still alive ``grace`` seconds later.
-    A stopped run keeps its last checkpoint (written atomically); the next sweep resumes it."""
+    SIGTERM lets a run finish its step and checkpoint it (:class:`dtml.train.TrainingStopped`); a
+    killed one keeps its last periodic checkpoint (written atomically). The next sweep resumes it."""
     for proc in procs:
         proc.send_signal(signal.SIGTERM)
     end = time.monotonic() + grace

@@ -2,7 +2,9 @@
 
 The loop is the same for every method (``dtml.methods``): draw a two-stream batch, augment it, one
 forward/backward of the method's loss, one SGD step over all trainable networks (equivalent to the
-authors' one SGD optimiser per network, which share hyper-parameters), log, checkpoint.
+authors' one SGD optimiser per network, which share hyper-parameters), log, checkpoint. SIGTERM
+(a scheduler's or ``dtml sweep --time-limit``'s stop) ends the run after the current step, with a
+checkpoint of that step (:class:`TrainingStopped`).
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from __future__ import annotations
 import csv
 import json
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -174,6 +178,29 @@ def _lock(out: Path) -> Path:
     return lock
 
 
+class TrainingStopped(RuntimeError):
+    """SIGTERM stopped a run; its ``last.pt`` holds the last finished step and resumes it."""
+
+
+@contextmanager
+def _sigterm_flag():
+    """A dict whose "stop" turns True on SIGTERM while the block runs (main thread only: elsewhere
+    signals cannot be caught and SIGTERM keeps its default)."""
+    flag = {"stop": False}
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+
+    def handler(signum, frame):
+        flag["stop"] = True
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def train(
     cfg: TrainConfig,
     stop_after: int | None = None,
@@ -183,7 +210,8 @@ def train(
     """Train ``cfg`` into its run folder and return it; continue from ``last.pt`` if present.
 
     A finished run (``final.pt`` exists) is returned at once. ``stop_after`` stops (as if killed)
-    after that many iterations of this call, leaving the last checkpoint behind.
+    after that many iterations of this call, leaving the last checkpoint behind. SIGTERM saves the
+    current step's checkpoint and raises :class:`TrainingStopped`.
     """
     cfg = resolve(cfg).with_data_id()
     out = run_dir(cfg)
@@ -192,12 +220,13 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
     lock = _lock(out)
     try:
-        return _train(cfg, out, stop_after, progress, on_log)
+        with _sigterm_flag() as flag:
+            return _train(cfg, out, stop_after, progress, on_log, flag)
     finally:
         lock.unlink(missing_ok=True)
 
 
-def _train(cfg, out: Path, stop_after, progress, on_log) -> Path:
+def _train(cfg, out: Path, stop_after, progress, on_log, flag) -> Path:
     save_config(cfg, out / "config.yaml")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -254,10 +283,14 @@ def _train(cfg, out: Path, stop_after, progress, on_log) -> Path:
                 if on_log is not None:
                     on_log(row)
             done = it + 1
-            if done % cfg.checkpoint_every == 0 or done == end:
+            if done % cfg.checkpoint_every == 0 or done == end or flag["stop"]:
                 atomic_save(
                     _checkpoint(nets, opt, done, elapsed + time.perf_counter() - t0, commit, legs),
                     out / "last.pt",
+                )
+            if flag["stop"] and done < end:
+                raise TrainingStopped(
+                    f"{out}: stopped by SIGTERM after iteration {done}; last.pt resumes it"
                 )
     finally:
         log_file.close()

@@ -3,8 +3,10 @@ import json
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import types
 from pathlib import Path
 
@@ -187,6 +189,23 @@ def test_a_run_another_process_trains_is_an_error(tiny_root, tmp_path, capsys):
         other.kill()
         other.wait()
     assert str(out) in err and "being trained" in err, err
+
+
+def test_sigterm_stops_a_training_command_with_a_resumable_checkpoint(tiny_root, tmp_path):
+    sets = [a.replace("iterations=1", "iterations=100000") for a in TINY]
+    argv = [sys.executable, "-m", "dtml", "train", "--profile", "ci", "--method", "supervised"]
+    argv += ["--data", tiny_root, "--runs-dir", str(tmp_path), *sets]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (logs := list(tmp_path.glob("*/log.csv"))):  # the loop has begun
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + 15 and err.count("\n") == 1, err
+    assert err.startswith("dtml: stopped: ") and "last.pt resumes it" in err, err
+    run = logs[0].parent
+    assert (run / "last.pt").is_file() and not (run / "train.lock").exists()
 
 
 def test_cache_export_forwards_to_dtml_data_export(monkeypatch, capsys):

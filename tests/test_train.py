@@ -1,5 +1,7 @@
 import json
+import os
 import shutil
+import signal
 
 import h5py
 import pytest
@@ -7,7 +9,7 @@ import torch
 
 from dtml.methods import get_method
 from dtml.runs import run_dir
-from dtml.train import load_trained, make_batch, train, training_cases
+from dtml.train import TrainingStopped, load_trained, make_batch, train, training_cases
 
 
 def final_weights(out) -> dict[str, torch.Tensor]:
@@ -32,6 +34,26 @@ def test_killed_run_resumes_to_identical_weights(tiny_cfg, tmp_path, method):
     legs = json.loads((out / "train_summary.json").read_text())["legs"]
     assert [leg["from_iteration"] for leg in legs] == [0, 3]  # the resume is on record
     assert json.loads((whole / "train_summary.json").read_text())["legs"][0]["from_iteration"] == 0
+
+
+def test_sigterm_checkpoints_the_current_step_and_resumes_to_identical_weights(tiny_cfg, tmp_path):
+    whole = train(tiny_cfg.replace(runs_dir=str(tmp_path / "a")), progress=False)
+    cfg = tiny_cfg.replace(runs_dir=str(tmp_path / "b"))  # checkpoint_every=2: step 3 is not one
+
+    def term_at_2(row):
+        if row["iteration"] == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(TrainingStopped, match="after iteration 3"):
+        train(cfg, progress=False, on_log=term_at_2)
+    assert signal.getsignal(signal.SIGTERM) is before  # the handler is put back
+    out = run_dir(cfg.with_data_id())
+    assert torch.load(out / "last.pt", weights_only=False)["iteration"] == 3
+    assert not (out / "train.lock").exists() and not (out / "final.pt").exists()
+    out = train(cfg, progress=False)
+    a, b = final_weights(whole), final_weights(out)
+    assert all(torch.equal(a[key], b[key]) for key in a), "resumed weights differ"
 
 
 def test_a_checkpoint_from_before_legs_resumes_with_its_first_leg_unknown(tiny_cfg):
