@@ -105,6 +105,17 @@ def _stop(procs: list[subprocess.Popen], grace: float = 20.0) -> None:
             proc.wait()
 
 
+def _report(index: int, code: int, at_limit: bool = False) -> bool:
+    """Print how run ``index`` ended; True if it failed. A run told to stop (SIGTERM: exit 143,
+    :class:`dtml.train.TrainingStopped`; at the time limit also SIGKILL) did not fail: the next
+    sweep resumes it from its checkpoint."""
+    stopped = code in (128 + signal.SIGTERM, -signal.SIGTERM) or (at_limit and code < 0)
+    when = " at the time limit" if at_limit else ""
+    text = f"stopped{when} (resumes)" if stopped else f"exit {code}"
+    print(f"{time.strftime('%FT%T')} run {index} {text}", flush=True)
+    return code != 0 and not stopped
+
+
 def _run_local(
     plan_path: str,
     indices: list[int],
@@ -129,8 +140,8 @@ def _run_local(
             queue = []
         if time_limit is not None and elapsed > time_limit:
             _stop([proc for _, proc in active])
-            for i, _ in active:
-                print(f"{time.strftime('%FT%T')} run {i} stopped at the time limit", flush=True)
+            for i, proc in active:
+                failed += _report(i, proc.returncode, at_limit=True)
             return failed
         while queue and len(active) < workers:
             i = queue.pop(0)
@@ -144,8 +155,7 @@ def _run_local(
         for i, proc in list(active):
             if proc.poll() is not None:
                 active.remove((i, proc))
-                failed += proc.returncode != 0
-                print(f"{time.strftime('%FT%T')} run {i} exit {proc.returncode}", flush=True)
+                failed += _report(i, proc.returncode)
     return failed
 
 

@@ -179,15 +179,17 @@ def _lock(out: Path) -> Path:
 
 
 class TrainingStopped(RuntimeError):
-    """SIGTERM stopped a run; its ``last.pt`` holds the last finished step and resumes it."""
+    """SIGTERM stopped a run; its ``last.pt`` (or ``final.pt``) holds the last finished step."""
 
 
 @contextmanager
 def _sigterm_flag():
-    """A dict whose "stop" turns True on SIGTERM while the block runs (main thread only: elsewhere
-    signals cannot be caught and SIGTERM keeps its default)."""
+    """A dict whose "stop" turns True on SIGTERM while the block runs. Only where SIGTERM has its
+    default action and can be caught (the main thread): a handler someone else installed (e.g.
+    submitit's, which requeues on its own signal) is left alone."""
     flag = {"stop": False}
-    if threading.current_thread() is not threading.main_thread():
+    main = threading.current_thread() is threading.main_thread()
+    if not main or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
         yield flag
         return
 
@@ -210,8 +212,10 @@ def train(
     """Train ``cfg`` into its run folder and return it; continue from ``last.pt`` if present.
 
     A finished run (``final.pt`` exists) is returned at once. ``stop_after`` stops (as if killed)
-    after that many iterations of this call, leaving the last checkpoint behind. SIGTERM saves the
-    current step's checkpoint and raises :class:`TrainingStopped`.
+    after that many iterations of this call, leaving the last checkpoint behind. SIGTERM (where
+    :func:`_sigterm_flag` catches it) ends the call with :class:`TrainingStopped`: during a step,
+    after checkpointing that step; during the last step, after ``final.pt``; before the first
+    step, with ``last.pt`` as it was.
     """
     cfg = resolve(cfg).with_data_id()
     out = run_dir(cfg)
@@ -221,9 +225,12 @@ def train(
     lock = _lock(out)
     try:
         with _sigterm_flag() as flag:
-            return _train(cfg, out, stop_after, progress, on_log, flag)
+            _train(cfg, out, stop_after, progress, on_log, flag)
     finally:
         lock.unlink(missing_ok=True)
+    if flag["stop"]:  # came during this call's last step: nothing after training should start
+        raise TrainingStopped(f"{out}: stopped by SIGTERM after this call's last step")
+    return out
 
 
 def _train(cfg, out: Path, stop_after, progress, on_log, flag) -> Path:
@@ -263,6 +270,8 @@ def _train(cfg, out: Path, stop_after, progress, on_log, flag) -> Path:
     bar = tqdm(range(start, end), initial=start, total=cfg.iterations, disable=not progress)
     t0 = time.perf_counter()
     try:
+        if flag["stop"]:  # during setup: a step would only delay the stop
+            raise TrainingStopped(f"{out}: stopped by SIGTERM before its first step of this start")
         for it in bar:
             lr = step_lr(it, cfg.lr, cfg.lr_step, cfg.lr_gamma)
             for group in opt.param_groups:
@@ -282,13 +291,13 @@ def _train(cfg, out: Path, stop_after, progress, on_log, flag) -> Path:
                 bar.set_postfix(loss=f"{logs['loss']:.3f}", lam=f"{logs.get('lambda', 0):.3f}")
                 if on_log is not None:
                     on_log(row)
-            done = it + 1
-            if done % cfg.checkpoint_every == 0 or done == end or flag["stop"]:
+            done, stop = it + 1, flag["stop"]  # one read: a save and a stop agree
+            if done % cfg.checkpoint_every == 0 or done == end or stop:
                 atomic_save(
                     _checkpoint(nets, opt, done, elapsed + time.perf_counter() - t0, commit, legs),
                     out / "last.pt",
                 )
-            if flag["stop"] and done < end:
+            if stop and done < end:
                 raise TrainingStopped(
                     f"{out}: stopped by SIGTERM after iteration {done}; last.pt resumes it"
                 )

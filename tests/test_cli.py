@@ -197,14 +197,18 @@ def test_sigterm_stops_a_training_command_with_a_resumable_checkpoint(tiny_root,
     argv += ["--data", tiny_root, "--runs-dir", str(tmp_path), *sets]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    while not (logs := list(tmp_path.glob("*/log.csv"))):  # the loop has begun
+
+    def logged_rows():
+        return [row for f in tmp_path.glob("*/log.csv") for row in f.read_text().split()[1:]]
+
+    while not logged_rows():  # wait for the first step's log row
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
         time.sleep(0.1)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 128 + 15 and err.count("\n") == 1, err
     assert err.startswith("dtml: stopped: ") and "last.pt resumes it" in err, err
-    run = logs[0].parent
+    run = next(tmp_path.glob("*/log.csv")).parent
     assert (run / "last.pt").is_file() and not (run / "train.lock").exists()
 
 

@@ -53,10 +53,12 @@ def test_a_dev_split_table_has_no_paper_columns_and_old_tables_are_removed(tmp_p
     out = tmp_path / "results"
     out.mkdir()
     (out / "table3_setting2.json").write_text("{}")  # an earlier publish's table
+    (out / "table_notes.md").write_text("mine")  # not a name publish writes
     publish(runs, "cpu", out)
     rows = json.loads((out / "table3.json").read_text())["rows"]
     assert rows and not any(key.startswith("paper_") for r in rows for key in r)
     assert not (out / "table3_setting2.json").exists()
+    assert (out / "table_notes.md").read_text() == "mine"
 
 
 def test_publish_refuses_a_missing_run_folder(tmp_path):

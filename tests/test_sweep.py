@@ -119,3 +119,20 @@ def test_time_limit_stops_runs_and_start_window_skips_them(tmp_path, monkeypatch
     assert "run 0 stopped at the time limit" in out and "run 1 stopped" in out
     assert sweep._run_local("plan.yaml", [3], None, [], 1, start_within=-1.0) == 0
     assert len(started) == 2 and "runs [3] not started" in capsys.readouterr().out
+
+
+def test_a_run_stopped_by_sigterm_is_not_a_failure_but_an_error_is(monkeypatch, capsys):
+    import subprocess
+    import sys
+
+    from dtml import sweep
+
+    codes, popen = iter([143, 1, 0]), subprocess.Popen
+
+    def exits(cmd, **kwargs):  # as a run process that ended with TrainingStopped, an error, success
+        return popen([sys.executable, "-c", f"raise SystemExit({next(codes)})"])
+
+    monkeypatch.setattr(sweep.subprocess, "Popen", exits)
+    assert sweep._run_local("plan.yaml", [0, 1, 2], None, [], 1) == 1
+    out = capsys.readouterr().out
+    assert "run 0 stopped (resumes)" in out and "run 1 exit 1" in out and "run 2 exit 0" in out

@@ -55,6 +55,15 @@ def test_sigterm_checkpoints_the_current_step_and_resumes_to_identical_weights(t
     a, b = final_weights(whole), final_weights(out)
     assert all(torch.equal(a[key], b[key]) for key in a), "resumed weights differ"
 
+    def term_at_last(row):  # the run ends, but what would follow it (an evaluation) must not
+        if row["iteration"] == tiny_cfg.iterations - 1:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    last = tiny_cfg.replace(runs_dir=str(tmp_path / "c"))
+    with pytest.raises(TrainingStopped, match="last step"):
+        train(last, progress=False, on_log=term_at_last)
+    assert (run_dir(last.with_data_id()) / "final.pt").is_file()
+
 
 def test_a_checkpoint_from_before_legs_resumes_with_its_first_leg_unknown(tiny_cfg):
     out = train(tiny_cfg, stop_after=2, progress=False)
