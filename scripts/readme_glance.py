@@ -80,7 +80,8 @@ def claims_brief(runs: dict[str, list]) -> str | None:
     )
     return (
         f"The other paired tests over the {n} test scans, `stored` inputs: {'; '.join(parts)}. "
-        f"Of these {tests}, {raw} lie below 0.05 uncorrected, {kept} with Holm's correction."
+        f"Of these {tests}, {raw} {'lies' if raw == 1 else 'lie'} below 0.05 uncorrected, {kept} "
+        "with Holm's correction."
     )
 
 
