@@ -92,8 +92,9 @@ def execute(plan_path: str, index: int, data: str | None, extra: dict | None = N
 
 def _stop(procs: list[subprocess.Popen], grace: float = 20.0) -> None:
     """End run processes: SIGTERM to all, SIGKILL to any still alive ``grace`` seconds later.
-    SIGTERM lets a run finish its step and checkpoint it (:class:`dtml.train.TrainingStopped`); a
-    killed one keeps its last periodic checkpoint (written atomically). The next sweep resumes it."""
+    SIGTERM lets a run finish its step and checkpoint it (:class:`dtml.train.TrainingStopped`);
+    a killed one keeps its last periodic checkpoint (written atomically). The next sweep resumes
+    it."""
     for proc in procs:
         proc.send_signal(signal.SIGTERM)
     end = time.monotonic() + grace
