@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import signal
 import sys
 from collections.abc import Iterator
 from dataclasses import fields
@@ -23,7 +24,9 @@ CONFIG_FIELDS = {f.name: str(f.type) for f in fields(TrainConfig)}
 
 DEBUG_FLAG = "--debug"
 USAGE_EXIT = 2
-STOPPED_EXIT = 128 + 15  # as a process ended by SIGTERM: the run stopped, its checkpoint resumes it
+STOPPED_EXIT = (
+    128 + signal.SIGTERM
+)  # as a process ended by SIGTERM: the run stopped, its checkpoint resumes it
 METHOD_NAMES = "supervised|sdf_only|dtml|dtml_labeled|mean_teacher|ua_mt|dtc"
 
 
@@ -235,14 +238,14 @@ def build_parser() -> argparse.ArgumentParser:
 def _is_user_error(error: BaseException) -> bool:
     if isinstance(error, ValueError | KeyError | OSError):
         return True
-    # RunLocked can only come from an imported dtml.train: no torch import just to check
-    train_module = sys.modules.get("dtml.train")
-    return train_module is not None and isinstance(error, train_module.RunLocked)
+    return _is_train_error(error, "RunLocked")
 
 
-def _is_stop(error: BaseException) -> bool:
+def _is_train_error(error: BaseException, name: str) -> bool:
+    """Whether ``error`` is ``dtml.train.<name>``; it can only come from an imported dtml.train,
+    so there is no torch import just to check."""
     train_module = sys.modules.get("dtml.train")
-    return train_module is not None and isinstance(error, train_module.TrainingStopped)
+    return train_module is not None and isinstance(error, getattr(train_module, name))
 
 
 def error_line(error: BaseException) -> str:
@@ -295,7 +298,9 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit(USAGE_EXIT) from None
         raise
     except Exception as error:
-        if _is_stop(error):  # not an error: the run was told to stop and can resume
+        if _is_train_error(
+            error, "TrainingStopped"
+        ):  # not an error: the run was told to stop and can resume
             print(f"dtml: stopped: {error}", file=sys.stderr)
             raise SystemExit(STOPPED_EXIT) from None
         if not _is_user_error(error):

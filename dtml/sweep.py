@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 
+from dtml.cli import STOPPED_EXIT
 from dtml.config import TrainConfig
 from dtml.plan import (
     RUNTIME_KEYS,
@@ -110,7 +111,7 @@ def _report(index: int, code: int, at_limit: bool = False) -> bool:
     """Print how run ``index`` ended; True if it failed. A run told to stop (SIGTERM: exit 143,
     :class:`dtml.train.TrainingStopped`; at the time limit also SIGKILL) did not fail: the next
     sweep resumes it from its checkpoint."""
-    stopped = code in (128 + signal.SIGTERM, -signal.SIGTERM) or (at_limit and code < 0)
+    stopped = code in (STOPPED_EXIT, -signal.SIGTERM) or (at_limit and code < 0)
     when = " at the time limit" if at_limit else ""
     text = f"stopped{when} (resumes)" if stopped else f"exit {code}"
     print(f"{time.strftime('%FT%T')} run {index} {text}", flush=True)
