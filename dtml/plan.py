@@ -190,3 +190,16 @@ def parse_indices(text: str, count: int, where: str = "--indices") -> list[int]:
             raise ValueError(f"{where} {text}: '{part}' outside 0..{count - 1}")
         out += [i for i in span if i not in out]
     return out
+
+
+def select_indices(plan: Plan, indices: str | None, only: str | None, where: str) -> list[int]:
+    """Plan indices chosen by ``--indices`` (``"0-8,12"``) and ``--only`` (comma-separated stage
+    names); both must hold, and either left out keeps every run."""
+    stages = set(only.split(",")) if only else None
+    if stages is not None and stages - set(plan.stages):
+        raise ValueError(
+            f"{where}: --only names unknown stages {sorted(stages - set(plan.stages))}; "
+            f"known: {list(plan.stages)}"
+        )
+    chosen = range(len(plan.runs)) if indices is None else parse_indices(indices, len(plan.runs))
+    return [i for i in chosen if stages is None or plan.runs[i].stage in stages]

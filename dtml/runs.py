@@ -22,6 +22,15 @@ def run_dir(cfg: TrainConfig) -> Path:
     return Path(cfg.runs_dir) / f"{cfg.method}-{cfg.key()}"
 
 
+def evaluated_names(folder: str | Path) -> set[str]:
+    """Names of the evaluated runs (an ``eval-*`` folder) in a runs folder, e.g. the committed
+    ``results/cpu_paper/runs``: run names are content keys, so equal names mean equal runs."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such runs folder")
+    return {p.name for p in folder.iterdir() if any(p.glob("eval-*"))}
+
+
 def save_config(cfg: TrainConfig, path: Path) -> None:
     """Write a run's config; from pipeline 2 on, without the data path (``data_id`` names the
     data by content, so a run folder holds no machine path and moves between machines)."""

@@ -8,10 +8,12 @@ from their last checkpoint) and is then evaluated on the split's held-out scans.
 ``--set`` takes only fields outside the run key (``dtml.plan.RUNTIME_KEYS``): what a plan trains is
 defined by the plan alone.
 
-``--indices 0-8,12`` picks runs by index (with ``--only``: both must hold). On a machine lent for a
-fixed time, ``--time-limit S`` ends the local executor after S seconds (runs still training are
-stopped after their current step, which they checkpoint, and the next sweep resumes them) and
-``--start-within S`` starts no run after S seconds (``scripts/device_sweep.py``, ``docs/gpu.md``).
+``--indices 0-8,12`` picks runs by index (with ``--only``: both must hold); ``--skip-done DIR``
+counts the runs evaluated in DIR (the committed ``results/cpu_paper/runs``) as done. On a machine
+lent for a fixed time, ``--time-limit S`` ends the local executor after S seconds (runs still
+training are stopped after their current step, which they checkpoint, and the next sweep resumes
+them) and ``--start-within S`` starts no run after S seconds (``scripts/device_sweep.py``,
+``docs/gpu.md``).
 """
 
 from __future__ import annotations
@@ -26,13 +28,7 @@ import time
 
 from dtml.cli import STOPPED_EXIT
 from dtml.config import TrainConfig
-from dtml.plan import (
-    RUNTIME_KEYS,
-    load_plan,
-    parse_indices,
-    run_config,
-    runtime_overrides,
-)
+from dtml.plan import RUNTIME_KEYS, load_plan, run_config, runtime_overrides, select_indices
 
 
 def eval_split(cfg: TrainConfig) -> str:
@@ -197,6 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", help="comma-separated stage names to run (default: all)")
     p.add_argument("--indices", help="run indices to run, e.g. 0-8,12 (default: all)")
     p.add_argument(
+        "--skip-done",
+        metavar="DIR",
+        help="runs folder (e.g. results/cpu_paper/runs) whose evaluated runs count as done",
+    )
+    p.add_argument(
         "--time-limit",
         type=float,
         metavar="S",
@@ -231,32 +232,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.index is not None:
         print(execute(args.plan, args.index, data, extra))
         return 0
-    plan = load_plan(args.plan)
-    stages = set(args.only.split(",")) if args.only else None
-    if stages is not None and stages - set(plan.stages):
-        raise ValueError(
-            f"{args.plan}: --only names unknown stages {sorted(stages - set(plan.stages))}; "
-            f"known: {list(plan.stages)}"
-        )
-    chosen = None if args.indices is None else parse_indices(args.indices, len(plan.runs))
-    indices = [
-        i
-        for i in (range(len(plan.runs)) if chosen is None else chosen)
-        if stages is None or plan.runs[i].stage in stages
-    ]
-    if args.dry_run:
-        from dtml.runs import run_dir
+    from dtml.runs import evaluated_names, run_dir
 
+    plan = load_plan(args.plan)
+    indices = select_indices(plan, args.indices, args.only, args.plan)
+    done = evaluated_names(args.skip_done) if args.skip_done else set()
+    cfgs = {i: run_config(plan, plan.runs[i], data, extra).with_data_id() for i in indices}
+    states = {i: "published" if run_dir(c).name in done else state(c) for i, c in cfgs.items()}
+    if args.dry_run:
         for i in indices:
             r = plan.runs[i]
-            cfg = run_config(plan, r, data, extra).with_data_id()  # fingerprint once per run
             line = {"index": i, "stage": r.stage, "row": r.label, "seed": r.seed}
-            line.update(run=run_dir(cfg).name, state=state(cfg))
+            line.update(run=run_dir(cfgs[i]).name, state=states[i])
             print(json.dumps(line))
         return 0
-    indices = [
-        i for i in indices if state(run_config(plan, plan.runs[i], data, extra)) != "finished"
-    ]
+    indices = [i for i in indices if states[i] not in ("finished", "published")]
     if not indices:
         print("every run of the plan is finished", flush=True)
         return 0

@@ -83,6 +83,26 @@ def test_indices_select_runs_and_bad_ones_are_named(tiny_plan, tiny_root, capsys
     assert [r["index"] for r in dry_run(tiny_plan, tiny_root, capsys, "--indices", "1")] == [1]
 
 
+def test_skip_done_counts_runs_evaluated_elsewhere_as_done(tiny_plan, tiny_root, tmp_path, capsys):
+    first, second = (r["run"] for r in dry_run(tiny_plan, tiny_root, capsys))
+    published = tmp_path / "published"
+    (published / first / "eval-dev-seg").mkdir(parents=True)
+    (published / second).mkdir()  # trained elsewhere but never evaluated: not done
+    states = [
+        r["state"] for r in dry_run(tiny_plan, tiny_root, capsys, "--skip-done", str(published))
+    ]
+    assert states == ["published", "new"]
+    assert (
+        main([tiny_plan, "--data", tiny_root, "--indices", "0", "--skip-done", str(published)]) == 0
+    )
+    assert "every run of the plan is finished" in capsys.readouterr().out
+    assert not (tmp_path / "runs").exists()  # nothing trained
+    with pytest.raises(FileNotFoundError, match="nowhere: no such runs folder"):
+        main(
+            [tiny_plan, "--dry-run", "--data", tiny_root, "--skip-done", str(tmp_path / "nowhere")]
+        )
+
+
 def test_needed_cases_are_the_scans_a_run_reads(tmp_path, tiny_root, tiny_plan_set, write_plan):
     path = write_plan(
         tmp_path / "p.yaml",

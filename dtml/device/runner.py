@@ -36,24 +36,13 @@ def run_progress(run: Path) -> dict[str, Any]:
 def select_runs(args, plan, data: str, t0: float, say: Say) -> tuple[list[int], dict[int, str]]:
     """The plan indices to start, and why each other selected index is not started."""
     from dtml.data.exported import available_cases
-    from dtml.plan import parse_indices, run_config
-    from dtml.runs import run_dir
+    from dtml.plan import run_config, select_indices
+    from dtml.runs import evaluated_names, run_dir
     from dtml.sweep import needed_cases, state
 
-    chosen = parse_indices(args.indices, len(plan.runs)) if args.indices else None
-    stages = set(args.only.split(",")) if args.only else None
-    unknown = sorted((stages or set()) - set(plan.stages))
-    if unknown:
-        raise SystemExit(f"device_sweep: {args.plan}: --only names unknown stages {unknown}")
-    indices = [
-        i
-        for i in (range(len(plan.runs)) if chosen is None else chosen)
-        if stages is None or plan.runs[i].stage in stages
-    ]
+    indices = select_indices(plan, args.indices, args.only, args.plan)
     have = available_cases(data)
-    done_names = set()
-    if args.skip_done and Path(args.skip_done).is_dir():
-        done_names = {p.name for p in Path(args.skip_done).iterdir() if any(p.glob("eval-*"))}
+    done_names = evaluated_names(args.skip_done) if args.skip_done else set()
     start, skipped = [], {}
     for i in indices:
         cfg = run_config(plan, plan.runs[i], data, {"runs_dir": args.runs_dir})
