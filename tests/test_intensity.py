@@ -2,7 +2,12 @@ import numpy as np
 import pytest
 
 from dtml.data.case import Case
-from dtml.data.intensity import normalize_case, normalize_image
+from dtml.data.intensity import (
+    best_threshold_dice,
+    intensity_stats,
+    normalize_case,
+    normalize_image,
+)
 
 
 @pytest.mark.parametrize("scale", [0.31, 1.0, 1.66, 250.0])
@@ -35,3 +40,32 @@ def test_labels_are_untouched():
     label[1:3] = 1
     case = Case("c", np.random.default_rng(0).normal(size=(4, 4, 4)).astype(np.float32), label)
     assert normalize_case(case, "volume").label is label
+
+
+def _brute_force_threshold_dice(image, label) -> float:
+    fg = label.astype(bool)
+    values = np.unique(image)
+    cuts = np.append(values[0] - 1, values)  # "image > t" for t below all and at each value
+    return max(2 * np.sum((image > t) & fg) / (np.sum(image > t) + fg.sum()) for t in cuts)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_best_threshold_dice_is_the_best_of_every_threshold(seed):
+    rng = np.random.default_rng(seed)
+    label = rng.random((6, 5, 4)) < 0.3
+    image = np.round(rng.normal(size=label.shape) + 1.2 * label, 1)  # rounded: ties between voxels
+    assert best_threshold_dice(image, label) == pytest.approx(
+        _brute_force_threshold_dice(image, label)
+    )
+
+
+def test_best_threshold_dice_bounds():
+    label = np.zeros((4, 4, 4), bool)
+    label[:2] = True
+    assert best_threshold_dice(label * 3.0 - 1, label) == 1.0  # separable by intensity
+    assert best_threshold_dice(np.ones((4, 4, 4)), label) == pytest.approx(2 * 32 / (64 + 32))
+    with pytest.raises(ValueError, match="no foreground"):
+        best_threshold_dice(np.ones((4, 4, 4)), np.zeros((4, 4, 4)))
+    case = Case("c", (label * 2.0).astype(np.float32), label.astype(np.uint8))
+    assert intensity_stats(case)["threshold_dice"] == 1.0
+    assert "threshold_dice" not in intensity_stats(Case("c", case.image, None))

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+from dtml.data.intensity import best_threshold_dice
 from dtml.data.la import read_case, read_list
 from dtml.data.phantom import (
     GENERATOR_VERSION,
@@ -22,13 +23,8 @@ SHAPE = (32, 32, 24)
 
 def _best_threshold_dice(images, labels) -> float:
     """Dice of the best single global intensity threshold over the pooled cases."""
-    image = np.concatenate([i.ravel() for i in images])
-    fg = np.concatenate([lb.ravel() for lb in labels]).astype(bool)
-    best = 0.0
-    for t in np.quantile(image, np.linspace(0.5, 0.999, 120)):
-        pred = image > t
-        best = max(best, 2 * np.sum(pred & fg) / (pred.sum() + fg.sum()))
-    return best
+    pooled = np.concatenate([i.ravel() for i in images])
+    return best_threshold_dice(pooled, np.concatenate([lb.ravel() for lb in labels]))
 
 
 def test_same_seed_same_case_other_seed_other_case():

@@ -37,13 +37,32 @@ def normalize_case(case: Case, mode: str) -> Case:
     return Case(case.case_id, image, case.label, case.spacing)
 
 
+def best_threshold_dice(image: np.ndarray, label: np.ndarray) -> float:
+    """Dice of the best global threshold ``image > t``, chosen knowing ``label``: what intensity
+    alone can segment. Exact: every threshold between two distinct intensities is tried."""
+    x = np.asarray(image).ravel()
+    fg = np.asarray(label).ravel().astype(bool)
+    if x.shape != fg.shape:
+        raise ValueError(f"image has {x.size} voxels, label {fg.size}")
+    if not fg.any():
+        raise ValueError("the label has no foreground: no Dice to maximise")
+    order = np.argsort(-x, kind="stable")
+    brightest = x[order]
+    true_pos = np.cumsum(fg[order])  # foreground among the k brightest voxels
+    kept = np.arange(1, x.size + 1)
+    cut = np.append(brightest[1:] < brightest[:-1], True)  # a threshold can fall only here
+    return float(np.max(2 * true_pos[cut] / (kept[cut] + fg.sum())))
+
+
 def intensity_stats(case: Case) -> dict[str, float]:
     """The stored intensity scale of a case: mean and std over its crop and, with a label, the
-    foreground/background contrast (difference of means over the background std)."""
+    foreground/background contrast (difference of means over the background std) and the best
+    global-threshold Dice (:func:`best_threshold_dice`)."""
     image = case.image.astype(np.float64)
     out = {"mean": float(image.mean()), "std": float(image.std())}
     if case.label is not None:
         fg = case.label.astype(bool)
         bg_std = float(image[~fg].std())
         out["contrast"] = float((image[fg].mean() - image[~fg].mean()) / bg_std)
+        out["threshold_dice"] = best_threshold_dice(case.image, fg)
     return out
