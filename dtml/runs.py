@@ -23,12 +23,13 @@ def run_dir(cfg: TrainConfig) -> Path:
 
 
 def evaluated_names(folder: str | Path) -> set[str]:
-    """Names of the evaluated runs (an ``eval-*`` folder) in a runs folder, e.g. the committed
-    ``results/cpu_paper/runs``: run names are content keys, so equal names mean equal runs."""
+    """Names of the evaluated runs (an ``eval-*/summary.json``) in a runs folder, e.g. the
+    committed ``results/cpu_paper/runs``: run names are content keys, so equal names mean equal
+    runs."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no such runs folder")
-    return {p.name for p in folder.iterdir() if any(p.glob("eval-*"))}
+    return {p.name for p in folder.iterdir() if any(p.glob("eval-*/summary.json"))}
 
 
 def save_config(cfg: TrainConfig, path: Path) -> None:

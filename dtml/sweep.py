@@ -248,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     indices = [i for i in indices if states[i] not in ("finished", "published")]
     if not indices:
-        print("every run of the plan is finished", flush=True)
+        print("nothing to run: every selected run is finished or published", flush=True)
         return 0
     if args.executor == "local":
         failed = _run_local(

@@ -125,6 +125,14 @@ def test_check_only_skips_runs_whose_scans_were_not_carried(parts, tmp_path, kit
     assert "to start: [0]" in out
     log = (tmp_path / "out0" / LOG).read_text()
     assert "to start: [0]" in log  # the log file holds what was printed
+    name = out.split("run 1 not started: ")[1].split()[0]
+    evaluated = tmp_path / "published" / name / "eval-test-seg"
+    evaluated.mkdir(parents=True)
+    (evaluated / "summary.json").write_text("{}")
+    assert kit.main([*argv, "--check-only", "--skip-done", str(tmp_path / "published")]) == 0
+    assert f"run 1 not started: {name} already published" in capsys.readouterr().out
+    assert kit.main([*argv, "--check-only", "--skip-done", str(tmp_path / "nowhere")]) == 2
+    assert "nowhere: no such runs folder" in capsys.readouterr().err
 
 
 def test_device_run_packs_small_files_that_publish_accepts(parts, tmp_path, kit):

@@ -66,6 +66,14 @@ def test_best_threshold_dice_bounds():
     assert best_threshold_dice(np.ones((4, 4, 4)), label) == pytest.approx(2 * 32 / (64 + 32))
     with pytest.raises(ValueError, match="no foreground"):
         best_threshold_dice(np.ones((4, 4, 4)), np.zeros((4, 4, 4)))
+    with pytest.raises(ValueError, match="NaN"):
+        best_threshold_dice(np.where(label, np.nan, 0.0), label)
+    with pytest.raises(ValueError, match="differs from label shape"):
+        best_threshold_dice(np.ones((4, 4, 2, 2)), label.reshape(4, 2, 4, 2))
+    with pytest.raises(ValueError, match="case 'EMPTY': the label has no foreground"):
+        intensity_stats(
+            Case("EMPTY", np.ones((4, 4, 4), np.float32), np.zeros((4, 4, 4), np.uint8))
+        )
     case = Case("c", (label * 2.0).astype(np.float32), label.astype(np.uint8))
     assert intensity_stats(case)["threshold_dice"] == 1.0
     assert "threshold_dice" not in intensity_stats(Case("c", case.image, None))

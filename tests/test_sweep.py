@@ -58,7 +58,7 @@ def test_local_executor_then_skip_then_debug_executor(tiny_plan, tiny_root, tmp_
     stamps = {r["run"]: (runs / r["run"] / "final.pt").stat().st_mtime_ns for r in before}
     capsys.readouterr()
     assert main([tiny_plan, "--workers", "2", "--data", tiny_root]) == 0  # nothing left to run
-    assert "every run of the plan is finished" in capsys.readouterr().out
+    assert "every selected run is finished" in capsys.readouterr().out
     assert stamps == {r: (runs / r / "final.pt").stat().st_mtime_ns for r in stamps}
 
     # submitit's debug executor, in this process, into another runs_dir: the same run folders
@@ -87,7 +87,8 @@ def test_skip_done_counts_runs_evaluated_elsewhere_as_done(tiny_plan, tiny_root,
     first, second = (r["run"] for r in dry_run(tiny_plan, tiny_root, capsys))
     published = tmp_path / "published"
     (published / first / "eval-dev-seg").mkdir(parents=True)
-    (published / second).mkdir()  # trained elsewhere but never evaluated: not done
+    (published / first / "eval-dev-seg" / "summary.json").write_text("{}")
+    (published / second / "eval-dev-seg").mkdir(parents=True)  # evaluation cut short: not done
     states = [
         r["state"] for r in dry_run(tiny_plan, tiny_root, capsys, "--skip-done", str(published))
     ]
@@ -95,7 +96,7 @@ def test_skip_done_counts_runs_evaluated_elsewhere_as_done(tiny_plan, tiny_root,
     assert (
         main([tiny_plan, "--data", tiny_root, "--indices", "0", "--skip-done", str(published)]) == 0
     )
-    assert "every run of the plan is finished" in capsys.readouterr().out
+    assert "every selected run is finished" in capsys.readouterr().out
     assert not (tmp_path / "runs").exists()  # nothing trained
     with pytest.raises(FileNotFoundError, match="nowhere: no such runs folder"):
         main(

@@ -40,10 +40,14 @@ def normalize_case(case: Case, mode: str) -> Case:
 def best_threshold_dice(image: np.ndarray, label: np.ndarray) -> float:
     """Dice of the best global threshold ``image > t``, chosen knowing ``label``: what intensity
     alone can segment. Exact: every threshold between two distinct intensities is tried."""
+    if np.shape(image) != np.shape(label):
+        raise ValueError(
+            f"image shape {np.shape(image)} differs from label shape {np.shape(label)}"
+        )
     x = np.asarray(image).ravel()
     fg = np.asarray(label).ravel().astype(bool)
-    if x.shape != fg.shape:
-        raise ValueError(f"image has {x.size} voxels, label {fg.size}")
+    if not np.isfinite(x).all():
+        raise ValueError("the image holds NaN or infinite values")
     if not fg.any():
         raise ValueError("the label has no foreground: no Dice to maximise")
     order = np.argsort(-x, kind="stable")
@@ -64,5 +68,8 @@ def intensity_stats(case: Case) -> dict[str, float]:
         fg = case.label.astype(bool)
         bg_std = float(image[~fg].std())
         out["contrast"] = float((image[fg].mean() - image[~fg].mean()) / bg_std)
-        out["threshold_dice"] = best_threshold_dice(case.image, fg)
+        try:
+            out["threshold_dice"] = best_threshold_dice(case.image, fg)
+        except ValueError as e:
+            raise ValueError(f"case '{case.case_id}': {e}") from None
     return out

@@ -46,6 +46,8 @@ def run_call(args, root: Path, say: Log) -> int:
     ``root``, the tree the call sent."""
     t0 = time.monotonic()
     os.chdir(root)
+    if args.skip_done and not Path(args.skip_done).is_dir():  # before any device time is spent
+        raise FileNotFoundError(f"{args.skip_done}: no such runs folder")
     os.environ["PYTHONUNBUFFERED"] = "1"
     os.environ["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(root), os.environ.get("PYTHONPATH")) if p
