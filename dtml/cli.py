@@ -24,9 +24,8 @@ CONFIG_FIELDS = {f.name: str(f.type) for f in fields(TrainConfig)}
 
 DEBUG_FLAG = "--debug"
 USAGE_EXIT = 2
-STOPPED_EXIT = (
-    128 + signal.SIGTERM
-)  # as a process ended by SIGTERM: the run stopped, its checkpoint resumes it
+# As a process ended by SIGTERM: the run stopped, its checkpoint resumes it.
+STOPPED_EXIT = 128 + signal.SIGTERM
 METHOD_NAMES = "supervised|sdf_only|dtml|dtml_labeled|mean_teacher|ua_mt|dtc"
 
 
@@ -298,9 +297,8 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit(USAGE_EXIT) from None
         raise
     except Exception as error:
-        if _is_train_error(
-            error, "TrainingStopped"
-        ):  # not an error: the run was told to stop and can resume
+        # not an error: the run was told to stop and can resume
+        if _is_train_error(error, "TrainingStopped"):
             print(f"dtml: stopped: {error}", file=sys.stderr)
             raise SystemExit(STOPPED_EXIT) from None
         if not _is_user_error(error):
