@@ -32,6 +32,17 @@ def evaluated_names(folder: str | Path) -> set[str]:
     return {p.name for p in folder.iterdir() if any(p.glob("eval-*/summary.json"))}
 
 
+def recorded_data_ids(folder: str | Path, names: set[str]) -> set[str]:
+    """The data fingerprints (``data_id``) that the named runs' configs record; pipeline-1
+    configs record none."""
+    ids = set()
+    for name in names:
+        d = yaml.safe_load((Path(folder) / name / "config.yaml").read_text()) or {}
+        if d.get("data_id"):
+            ids.add(d["data_id"])
+    return ids
+
+
 def save_config(cfg: TrainConfig, path: Path) -> None:
     """Write a run's config; from pipeline 2 on, without the data path (``data_id`` names the
     data by content, so a run folder holds no machine path and moves between machines)."""

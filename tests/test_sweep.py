@@ -104,6 +104,29 @@ def test_skip_done_counts_runs_evaluated_elsewhere_as_done(tiny_plan, tiny_root,
         )
 
 
+def test_skip_done_says_when_its_runs_were_trained_on_other_data(
+    tiny_plan, tiny_root, tmp_path, capsys
+):
+    published = tmp_path / "published"
+    elsewhere = published / "dtml_labeled-000000000000"  # same method, other data
+    (elsewhere / "eval-dev-seg").mkdir(parents=True)
+    (elsewhere / "eval-dev-seg" / "summary.json").write_text("{}")
+    (elsewhere / "config.yaml").write_text("data_id: la-0123456789ab\n")
+    capsys.readouterr()
+    assert main([tiny_plan, "--dry-run", "--data", tiny_root, "--skip-done", str(published)]) == 0
+    out, err = capsys.readouterr()
+    assert [json.loads(line)["state"] for line in out.splitlines()] == ["new", "new"]
+    assert "its runs were trained on data la-0123456789ab" in err
+    assert "none of them counts as published" in err and "phantom" not in err
+    # one run of the plan published there: its other runs are simply new, no note
+    first = json.loads(out.splitlines()[0])["run"]
+    (published / first / "eval-dev-seg").mkdir(parents=True)
+    (published / first / "eval-dev-seg" / "summary.json").write_text("{}")
+    (published / first / "config.yaml").write_text("data_id: la-0123456789ab\n")
+    assert main([tiny_plan, "--dry-run", "--data", tiny_root, "--skip-done", str(published)]) == 0
+    assert capsys.readouterr().err == ""
+
+
 def test_needed_cases_are_the_scans_a_run_reads(tmp_path, tiny_root, tiny_plan_set, write_plan):
     path = write_plan(
         tmp_path / "p.yaml",
