@@ -74,6 +74,9 @@ def test_best_threshold_dice_bounds():
         intensity_stats(
             Case("EMPTY", np.ones((4, 4, 4), np.float32), np.zeros((4, 4, 4), np.uint8))
         )
+    with pytest.raises(ValueError, match="case 'FULL': the label has no background"):
+        intensity_stats(Case("FULL", np.ones((4, 4, 4), np.float32), np.ones((4, 4, 4), np.uint8)))
     case = Case("c", (label * 2.0).astype(np.float32), label.astype(np.uint8))
     assert intensity_stats(case)["threshold_dice"] == 1.0
+    assert intensity_stats(case)["contrast"] == np.inf  # a constant background, said exactly
     assert "threshold_dice" not in intensity_stats(Case("c", case.image, None))

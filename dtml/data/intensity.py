@@ -66,10 +66,13 @@ def intensity_stats(case: Case) -> dict[str, float]:
     out = {"mean": float(image.mean()), "std": float(image.std())}
     if case.label is not None:
         fg = case.label.astype(bool)
-        bg_std = float(image[~fg].std())
-        out["contrast"] = float((image[fg].mean() - image[~fg].mean()) / bg_std)
         try:
-            out["threshold_dice"] = best_threshold_dice(case.image, fg)
+            dice = best_threshold_dice(case.image, fg)  # first: it names an empty label
         except ValueError as e:
             raise ValueError(f"case '{case.case_id}': {e}") from None
+        if fg.all():
+            raise ValueError(f"case '{case.case_id}': the label has no background: no contrast")
+        with np.errstate(divide="ignore", invalid="ignore"):  # a constant background: inf
+            contrast = (image[fg].mean() - image[~fg].mean()) / image[~fg].std()
+        out.update(contrast=float(contrast), threshold_dice=dice)
     return out
