@@ -33,13 +33,14 @@ def evaluated_names(folder: str | Path) -> set[str]:
 
 
 def recorded_data_ids(folder: str | Path, names: set[str]) -> set[str]:
-    """The data fingerprints (``data_id``) that the named runs' configs record; pipeline-1
-    configs record none."""
+    """The data fingerprints (``data_id``) that the named runs' configs record (a live
+    pipeline-1 run folder records none; its exported copy does)."""
     ids = set()
     for name in names:
-        d = yaml.safe_load((Path(folder) / name / "config.yaml").read_text()) or {}
-        if d.get("data_id"):
-            ids.add(d["data_id"])
+        path = Path(folder) / name / "config.yaml"
+        d = yaml.safe_load(path.read_text()) if path.is_file() else None
+        if isinstance(d, dict) and d.get("data_id"):
+            ids.add(str(d["data_id"]))
     return ids
 
 

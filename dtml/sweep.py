@@ -222,16 +222,22 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _note_other_data(folder: str, theirs: set[str], cfgs: dict, data: str | None) -> None:
+def _note_other_data(folder: str, done: set[str], states: dict, cfgs: dict, data) -> None:
     """Run keys hash the data's content: say so when --skip-done's runs were trained on other
     data (e.g. no --data given, so the keys are the phantom's), instead of listing all as new."""
+    from dtml.runs import recorded_data_ids
+
+    if not done or "published" in states.values():
+        return
+    theirs = recorded_data_ids(folder, done)
     ours = {c.data_id for c in cfgs.values() if c.data_id}  # pipeline-1 keys hash a path
     if not theirs or not ours or theirs & ours:
         return
     why = " (the phantom: no --data or $DTML_DATA)" if not data else ""
     print(
-        f"note: --skip-done {folder}: its runs were trained on data {', '.join(sorted(theirs))}, "
-        f"these keys are for {', '.join(sorted(ours))}{why}; none of them counts as published",
+        f"dtml sweep: note: --skip-done {folder}: its runs were trained on data "
+        f"{', '.join(sorted(theirs))}, these keys are for {', '.join(sorted(ours))}{why}; "
+        "no listed run is published there",
         file=sys.stderr,
     )
 
@@ -246,15 +252,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.index is not None:
         print(execute(args.plan, args.index, data, extra))
         return 0
-    from dtml.runs import evaluated_names, recorded_data_ids, run_dir
+    from dtml.runs import evaluated_names, run_dir
 
     plan = load_plan(args.plan)
     indices = select_indices(plan, args.indices, args.only, args.plan)
     done = evaluated_names(args.skip_done) if args.skip_done else set()
     cfgs = {i: run_config(plan, plan.runs[i], data, extra).with_data_id() for i in indices}
     states = {i: "published" if run_dir(c).name in done else state(c) for i, c in cfgs.items()}
-    if done and "published" not in states.values():
-        _note_other_data(args.skip_done, recorded_data_ids(args.skip_done, done), cfgs, data)
+    _note_other_data(args.skip_done, done, states, cfgs, data)
     if args.dry_run:
         for i in indices:
             r = plan.runs[i]

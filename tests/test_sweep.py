@@ -7,6 +7,7 @@ import json
 import pytest
 import torch
 
+from dtml.config import data_fingerprint
 from dtml.plan import RUNTIME_KEYS, load_plan, parse_indices, run_config, runtime_overrides
 from dtml.sweep import main, needed_cases
 
@@ -105,7 +106,7 @@ def test_skip_done_counts_runs_evaluated_elsewhere_as_done(tiny_plan, tiny_root,
 
 
 def test_skip_done_says_when_its_runs_were_trained_on_other_data(
-    tiny_plan, tiny_root, tmp_path, capsys
+    tiny_plan, tiny_root, tmp_path, capsys, monkeypatch
 ):
     published = tmp_path / "published"
     elsewhere = published / "dtml_labeled-000000000000"  # same method, other data
@@ -117,12 +118,24 @@ def test_skip_done_says_when_its_runs_were_trained_on_other_data(
     out, err = capsys.readouterr()
     assert [json.loads(line)["state"] for line in out.splitlines()] == ["new", "new"]
     assert "its runs were trained on data la-0123456789ab" in err
-    assert "none of them counts as published" in err and "phantom" not in err
-    # one run of the plan published there: its other runs are simply new, no note
+    assert "no listed run is published there" in err and "phantom" not in err
+    monkeypatch.delenv("DTML_DATA", raising=False)  # no data at all: the keys are the phantom's
+    assert main([tiny_plan, "--dry-run", "--skip-done", str(published)]) == 0
+    assert "these keys are for phantom-v" in capsys.readouterr().err
+    # a folder without a readable config says nothing and does not stop the sweep
+    (published / "dtml_labeled-111111111111" / "eval-dev-seg").mkdir(parents=True)
+    (published / "dtml_labeled-111111111111" / "eval-dev-seg" / "summary.json").write_text("{}")
+    (published / "dtml_labeled-111111111111" / "config.yaml").write_text("- a list\n")
+    # runs on the plan's own data, none of them the plan's: simply new, no note
+    (elsewhere / "config.yaml").write_text(f"data_id: {data_fingerprint(tiny_root)}\n")
+    assert main([tiny_plan, "--dry-run", "--data", tiny_root, "--skip-done", str(published)]) == 0
+    out, err = capsys.readouterr()
+    assert err == "" and [json.loads(line)["state"] for line in out.splitlines()] == ["new"] * 2
+    # one of the plan's runs published there (on other data, as its config claims): no note
+    (elsewhere / "config.yaml").write_text("data_id: la-0123456789ab\n")
     first = json.loads(out.splitlines()[0])["run"]
     (published / first / "eval-dev-seg").mkdir(parents=True)
     (published / first / "eval-dev-seg" / "summary.json").write_text("{}")
-    (published / first / "config.yaml").write_text("data_id: la-0123456789ab\n")
     assert main([tiny_plan, "--dry-run", "--data", tiny_root, "--skip-done", str(published)]) == 0
     assert capsys.readouterr().err == ""
 
