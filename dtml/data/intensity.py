@@ -72,7 +72,8 @@ def intensity_stats(case: Case) -> dict[str, float]:
             raise ValueError(f"case '{case.case_id}': {e}") from None
         if fg.all():
             raise ValueError(f"case '{case.case_id}': the label has no background: no contrast")
+        bg = image[~fg]
         with np.errstate(divide="ignore"):  # a constant background: ±inf (0/0 still warns)
-            contrast = (image[fg].mean() - image[~fg].mean()) / image[~fg].std()
+            contrast = (image[fg].mean() - bg.mean()) / bg.std()
         out.update(contrast=float(contrast), threshold_dice=dice)
     return out
