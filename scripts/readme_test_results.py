@@ -199,6 +199,15 @@ def speed_line(runs: dict[str, list], subject: str = "these runs") -> str | None
     )
 
 
+def runs_done_text(done: int, planned: int) -> str:
+    """How many of the plan's runs are committed; "queued" only while some are not."""
+    rest = "the rest are queued in" if done < planned else "all planned in"
+    return (
+        f"{done} of {planned} runs done; {rest} [`plans/benchmark.yaml`](plans/benchmark.yaml) "
+        "(`python -m dtml sweep`)."
+    )
+
+
 def build_test(out: Path) -> str:
     runs = runs_by_row(out)
     bullets = claim_lines(runs)
@@ -227,11 +236,8 @@ def build_test(out: Path) -> str:
     if speeds:
         bullets.append(speeds)
     text = "\n".join(table_lines(runs))
-    text += (
-        f"\n\n{done} of {len(PLANNED_SEEDS) * len(ROWS)} runs done; the rest are queued in "
-        "[`plans/benchmark.yaml`](plans/benchmark.yaml) (`python -m dtml sweep`). Computed from "
-        "the committed runs by `scripts/readme_results.py`:\n"
-    )
+    text += f"\n\n{runs_done_text(done, len(PLANNED_SEEDS) * len(ROWS))} Computed from "
+    text += "the committed runs by `scripts/readme_results.py`:\n"
     return text + "".join(f"- {b}\n" for b in bullets)
 
 

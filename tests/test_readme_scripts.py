@@ -225,3 +225,10 @@ def test_retrained_claim_line_tests_dtml_against_the_retrained_lower_bound(
         "Preliminary (missing DTML seeds 2, 3 and V-Net (lower bound) retrained seeds 2, 3): "
         "DTML vs V-Net (lower bound) retrained: +10.00 Dice points over the 3 test scans"
     )
+
+
+def test_runs_done_text_says_queued_only_while_runs_are_missing(scripts):
+    test_results, _ = scripts
+    assert "the rest are queued" in test_results.runs_done_text(29, 30)
+    done = test_results.runs_done_text(30, 30)
+    assert done.startswith("30 of 30 runs done; all planned in") and "queued" not in done
